@@ -1,0 +1,45 @@
+# l2bpf build. `make` builds the BPF objects and the TypeScript; `make test`
+# installs what is missing, builds and runs every test tier.
+CLANG    ?= $(shell for c in clang-19 clang-16 clang-15; do command -v $$c >/dev/null && { echo $$c; break; }; done)
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -I maps -I bpf/include -I $(ARCH_INC)
+
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
+BPF_OBJ  := $(patsubst bpf/%.bpf.c,build/%.bpf.o,$(BPF_SRC))
+BPF_HDR  := $(wildcard bpf/include/*.h maps/*.h)
+TS_SRC   := $(shell find src test -name '*.ts' 2>/dev/null)
+
+.PHONY: all bpf ts deps test test-unit test-prog test-netns lab bench clean
+all: bpf ts
+
+bpf: $(BPF_OBJ)
+build/%.bpf.o: bpf/%.bpf.c $(BPF_HDR)
+	@mkdir -p build
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+ts: dist/.built
+dist/.built: $(TS_SRC) tsconfig.json package.json
+	npx tsc -p .
+	@touch $@
+
+# Installs Debian packages and npm modules only when something is missing.
+deps:
+	@bash lab/deps.sh
+
+JEST := npx jest
+test: deps all
+	$(JEST) --runInBand
+test-unit: all
+	$(JEST) unit
+test-prog: all
+	$(JEST) --runInBand prog
+test-netns: all
+	$(JEST) --runInBand netns
+
+lab: deps all
+	bash lab/lab.sh
+bench: deps all
+	bash lab/bench.sh
+
+clean:
+	rm -rf build dist

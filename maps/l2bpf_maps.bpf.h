@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Every l2bpf map, in one place. Included by each BPF object; all maps are
+ * pinned by name under the instance's pin folder, so objects loaded for the
+ * same instance share them. Names stay under 15 characters so the kernel's
+ * name matches the pin. */
+#ifndef L2BPF_MAPS_BPF_H
+#define L2BPF_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "l2bpf_types.h"
+
+/* ingress ifindex -> egress port, for bpf_redirect_map (the fast path). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, L2_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, L2_MAX_PORTS);
+	__type(key, l2_ifindex);
+	__type(value, struct l2_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, L2_MAX_PORTS);
+	__type(key, l2_ifindex);
+	__type(value, struct l2_port_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_port_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, L2_DROP__MAX);
+	__type(key, __u32);   /* enum l2_drop_reason; array keys must be plain ints */
+	__type(value, struct l2_drop_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_instance);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_instance SEC(".maps");
+
+#endif /* L2BPF_MAPS_BPF_H */
