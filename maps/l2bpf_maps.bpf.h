@@ -10,13 +10,15 @@
 #include <bpf/bpf_helpers.h>
 #include "l2bpf_types.h"
 
-/* ingress ifindex -> egress port, for bpf_redirect_map (the fast path). */
+/* ingress ifindex -> egress port, for bpf_redirect_map (the fast path).
+ * Pinned by the loader, not by libbpf: the kernel adds BPF_F_RDONLY_PROG to
+ * every devmap but refuses it at creation, so libbpf's pin-reuse check can
+ * never match (src/loader/attach.ts reuses the pinned fd itself). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, L2_MAX_PORTS);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } l2_tx_ports SEC(".maps");
 
 struct {

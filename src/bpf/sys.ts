@@ -1,0 +1,65 @@
+// The few libc calls Node does not offer: network namespaces, interface
+// names, file locks. Namespace switches are per thread; all our native calls
+// run synchronously on the main thread, so a switch covers exactly them.
+import fs from 'fs';
+import koffi from 'koffi';
+import { UsageError } from '../errors';
+
+const libc = koffi.load('libc.so.6');
+const c = {
+  setns: libc.func('int setns(int fd, int nstype)'),
+  nametoindex: libc.func('unsigned int if_nametoindex(const char *name)'),
+  indextoname: libc.func('char *if_indextoname(unsigned int index, _Out_ uint8_t *name)'),
+  flock: libc.func('int flock(int fd, int op)'),
+};
+const CLONE_NEWNET = 0x40000000;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+export function netnsPath(name: string): string { return `/run/netns/${name}`; }
+
+/** Runs fn with this thread in network namespace `name` (undefined = stay). */
+export function inNetns<T>(name: string | undefined, fn: () => T): T {
+  if (!name) return fn();
+  let target: number;
+  try {
+    target = fs.openSync(netnsPath(name), 'r');
+  } catch {
+    throw new UsageError(`network namespace '${name}' does not exist (no ${netnsPath(name)})`, 'list them with: ip netns list');
+  }
+  const home = fs.openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    if (c.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns into ${name} failed: errno ${koffi.errno()}`);
+    try {
+      return fn();
+    } finally {
+      if (c.setns(home, CLONE_NEWNET) !== 0) throw new Error(`setns back from ${name} failed: errno ${koffi.errno()}`);
+    }
+  } finally {
+    fs.closeSync(target);
+    fs.closeSync(home);
+  }
+}
+
+/** ifindex of an interface in the current thread's namespace, or 0. */
+export function ifIndex(name: string): number { return c.nametoindex(name); }
+export function ifName(index: number): string | undefined {
+  const buf = Buffer.alloc(16);
+  const p = c.indextoname(index, buf);
+  return p ? buf.toString('utf8').replace(/\0.*$/s, '') : undefined;
+}
+
+/** Exclusive lock on a folder (released when fd is closed). Waits up to
+ * timeoutMs, polling, so a stuck peer gives a clear error, not a hang. */
+export function lockDir(dir: string, timeoutMs = 10000): number {
+  const fd = fs.openSync(dir, 'r');
+  const deadline = Date.now() + timeoutMs;
+  while (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    if (Date.now() > deadline) {
+      fs.closeSync(fd);
+      throw new UsageError(`another l2bpf command holds the lock on ${dir}`, 'wait for it to finish and try again');
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+  return fd;
+}

@@ -1,0 +1,32 @@
+import { Opened } from '../../inspect/instance';
+import { readStats, Stats } from '../../inspect/stats';
+import { printJson, table } from '../output';
+
+export function printStats(s: Stats, prev?: Stats): void {
+  const secs = prev ? (s.at - prev.at) / 1000 : 0;
+  const rate = (now: bigint, before?: bigint) => (prev && before !== undefined && secs > 0 ? `${Math.round(Number(now - before) / secs)}/s` : '');
+  const rows = [['port', 'rx pkts', 'rx bytes', 'fwd pkts', 'fwd bytes', 'drop pkts', 'drop bytes', ...(prev ? ['rx rate', 'fwd rate'] : [])]];
+  for (const p of s.ports) {
+    const q = prev?.ports.find((x) => x.ifindex === p.ifindex);
+    rows.push([p.port, `${p.rx_packets}`, `${p.rx_bytes}`, `${p.fwd_packets}`, `${p.fwd_bytes}`, `${p.drop_packets}`, `${p.drop_bytes}`,
+      ...(prev ? [rate(p.rx_packets, q?.rx_packets), rate(p.fwd_packets, q?.fwd_packets)] : [])]);
+  }
+  process.stdout.write(`instance ${s.instance}\n${table(rows)}\n`);
+  const drops = s.drops.filter((d) => d.packets > 0n);
+  if (!drops.length) process.stdout.write('drops: none\n');
+  else process.stdout.write(`drops by reason:\n${table(drops.map((d) => [`  ${d.reason}`, `${d.packets} pkts`, `${d.bytes} bytes`]))}\n`);
+}
+
+export async function watchStats(inst: Opened, interval: number, count: number, json: boolean): Promise<void> {
+  let prev: Stats | undefined;
+  for (let i = 0; i < count; i++) {
+    const s = readStats(inst);
+    if (json) printJson(s);
+    else {
+      if (process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+      printStats(s, prev);
+    }
+    prev = s;
+    if (i + 1 < count) await new Promise((r) => setTimeout(r, interval * 1000));
+  }
+}

@@ -1,0 +1,54 @@
+// dump: every pinned map of an instance decoded with the BTF the kernel
+// holds for it. JSON is exactly bpftool's "formatted" part; per-CPU values
+// are summed unless perCpu is asked for (then bpftool's per-CPU shape).
+import fs from 'fs';
+import path from 'path';
+import { BpfMap } from '../bpf/maps';
+import { formatJson, formatText, JsonValue, sumValues } from '../btf';
+import { UsageError } from '../errors';
+import { Opened } from './instance';
+
+export interface DumpOptions { perCpu?: boolean }
+export interface MapDump { name: string; type: string; btf: boolean; entries: JsonValue[]; text: string[] }
+
+export function mapNames(inst: Opened): string[] {
+  return fs.existsSync(inst.paths.maps) ? fs.readdirSync(inst.paths.maps).sort() : [];
+}
+
+export function dumpMaps(inst: Opened, which: string | undefined, opts: DumpOptions): MapDump[] {
+  const names = mapNames(inst);
+  if (which && !names.includes(which)) throw new UsageError(`instance ${inst.name} has no map ${which}`, `maps: ${names.join(', ')}`);
+  return (which ? [which] : names).map((n) => dumpMap(path.join(inst.paths.maps, n), n, inst, opts));
+}
+
+const hex = (b: Buffer): JsonValue[] => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
+
+function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): MapDump {
+  const map = BpfMap.openPinned(file);
+  try {
+    const { btf, info } = map;
+    const entries: JsonValue[] = [];
+    const text: string[] = [];
+    const textOf = (id: number, b: Buffer) => formatText(btf!, id, b, { ifname: inst.ifname });
+    for (const e of map.entries()) {
+      if (!btf || !info.keyTypeId || !info.valueTypeId) {
+        // no BTF (devmaps cannot have it): raw bytes, as bpftool prints them
+        entries.push({ key: hex(e.key), value: hex(e.values[0]) });
+        text.push(`${e.key.toString('hex')} -> ${e.values[0].toString('hex')}`);
+        continue;
+      }
+      const key = formatJson(btf, info.keyTypeId, e.key);
+      if (info.perCpu && opts.perCpu) {
+        entries.push({ key, values: e.values.map((v, cpu) => ({ cpu, value: formatJson(btf, info.valueTypeId, v) })) });
+        e.values.forEach((v, cpu) => text.push(`${textOf(info.keyTypeId, e.key)} cpu${cpu} -> ${textOf(info.valueTypeId, v)}`));
+      } else {
+        const v = info.perCpu ? sumValues(btf, info.valueTypeId, e.values) : e.values[0];
+        entries.push({ key, value: formatJson(btf, info.valueTypeId, v) });
+        text.push(`${textOf(info.keyTypeId, e.key)} -> ${textOf(info.valueTypeId, v)}`);
+      }
+    }
+    return { name, type: info.typeName, btf: Boolean(btf && info.valueTypeId), entries, text };
+  } finally {
+    map.close();
+  }
+}

@@ -1,0 +1,57 @@
+// stats: per-port and per-drop-reason counters, summed over CPUs. Reason
+// names come from enum l2_drop_reason in the map's BTF, so a new reason in
+// maps/l2bpf_types.h shows up here without touching TypeScript.
+import path from 'path';
+import { BpfMap } from '../bpf/maps';
+import { formatJson, sumValues } from '../btf';
+import { Opened } from './instance';
+
+export interface PortStats {
+  port: string; ifindex: number;
+  rx_packets: bigint; rx_bytes: bigint; fwd_packets: bigint; fwd_bytes: bigint; drop_packets: bigint; drop_bytes: bigint;
+}
+export interface DropStats { reason: string; code: number; packets: bigint; bytes: bigint }
+export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[] }
+
+const big = (v: unknown) => BigInt(v as number);
+
+/** L2_DROP_SHORT_FRAME -> short_frame */
+export function reasonLabel(enumName: string): string {
+  return enumName.replace(/^L2_DROP_/, '').toLowerCase();
+}
+
+export function readStats(inst: Opened): Stats {
+  const ports: PortStats[] = [];
+  const pmap = BpfMap.openPinned(path.join(inst.paths.maps, 'l2_port_stats'));
+  try {
+    for (const e of pmap.entries()) {
+      const ifindex = e.key.readUInt32LE(0);
+      const v = formatJson(pmap.btf!, pmap.info.valueTypeId, sumValues(pmap.btf!, pmap.info.valueTypeId, e.values)) as Record<string, unknown>;
+      ports.push({
+        port: inst.ifname(ifindex) ?? `ifindex ${ifindex}`, ifindex,
+        rx_packets: big(v.rx_packets), rx_bytes: big(v.rx_bytes), fwd_packets: big(v.fwd_packets),
+        fwd_bytes: big(v.fwd_bytes), drop_packets: big(v.drop_packets), drop_bytes: big(v.drop_bytes),
+      });
+    }
+  } finally {
+    pmap.close();
+  }
+  const order: number[] = inst.record?.ports ?? [];
+  ports.sort((a, b) => order.indexOf(a.ifindex) - order.indexOf(b.ifindex));
+
+  const drops: DropStats[] = [];
+  const dmap = BpfMap.openPinned(path.join(inst.paths.maps, 'l2_drops'));
+  try {
+    const names = dmap.btf!.enumNames('l2_drop_reason');
+    for (const e of dmap.entries()) {
+      const code = e.key.readUInt32LE(0);
+      const name = names.get(code);
+      if (!name || code === 0 || name.endsWith('__MAX')) continue;
+      const v = formatJson(dmap.btf!, dmap.info.valueTypeId, sumValues(dmap.btf!, dmap.info.valueTypeId, e.values)) as Record<string, unknown>;
+      drops.push({ reason: reasonLabel(name), code, packets: big(v.packets), bytes: big(v.bytes) });
+    }
+  } finally {
+    dmap.close();
+  }
+  return { instance: inst.name, at: Date.now(), ports, drops };
+}

@@ -1,0 +1,74 @@
+// detach: unpin and detach our links, restore promiscuous mode, remove every
+// pin and the instance folder. Works even when the namespace or the ports
+// are gone already (then the kernel has dropped the attachment itself).
+import fs from 'fs';
+import * as bpf from '../bpf/libbpf';
+import { inNetns, ifIndex, lockDir, netnsPath } from '../bpf/sys';
+import { UsageError } from '../errors';
+import { log } from '../log';
+import { setPromisc } from '../net/iproute';
+import { readInstance } from './instance';
+import { instancePaths, listInstances } from './paths';
+import { requirePrivilege } from './privilege';
+
+export interface DetachResult { instance: string; ports: string[]; netns?: string; notes: string[] }
+
+/** Which instances a detach request means: --name, the instance on these ports, or all. */
+export function selectInstances(root: string, sel: { name?: string; ports?: string[]; netns?: string; all?: boolean }): string[] {
+  const all = listInstances(root);
+  if (sel.all) return all;
+  if (sel.name) {
+    if (!all.includes(sel.name)) throw new UsageError(`no l2bpf instance named ${sel.name}`, all.length ? `attached: ${all.join(', ')}` : 'nothing is attached');
+    return [sel.name];
+  }
+  if (sel.ports?.length) {
+    const match = all.filter((n) => {
+      const r = readInstance(instancePaths(root, n));
+      return r && r.netns === sel.netns && sel.ports!.every((p) => r.ifnames.includes(p));
+    });
+    if (!match.length) throw new UsageError(`no l2bpf instance on ${sel.ports.join(' and ')}${sel.netns ? ` in namespace ${sel.netns}` : ''}`);
+    return match;
+  }
+  throw new UsageError('detach needs two ports, --name NAME or --all');
+}
+
+export function detach(root: string, names: string[]): DetachResult[] {
+  requirePrivilege('detach');
+  if (!fs.existsSync(root)) return [];
+  const lock = lockDir(root);
+  try {
+    return names.map((n) => detachOne(root, n));
+  } finally {
+    fs.closeSync(lock);
+  }
+}
+
+function detachOne(root: string, name: string): DetachResult {
+  const p = instancePaths(root, name);
+  const rec = readInstance(p);
+  const notes: string[] = [];
+  const nsAlive = !rec?.netns || fs.existsSync(netnsPath(rec.netns));
+  const run = (fn: () => void) => (nsAlive ? inNetns(rec?.netns, fn) : fn());
+
+  run(() => {
+    if (fs.existsSync(p.links)) {
+      for (const f of fs.readdirSync(p.links)) {
+        const pin = `${p.links}/${f}`;
+        const fd = bpf.getPinned(pin);
+        try { bpf.linkDetach(fd); } catch { /* already defunct: port gone */ }
+        bpf.closeFd(fd);
+        fs.unlinkSync(pin);
+      }
+    }
+    if (rec && nsAlive) {
+      rec.ifnames.forEach((n, i) => {
+        if (rec.promiscWasOn[i] || !ifIndex(n)) return;
+        try { setPromisc(rec.netns, n, false); } catch (e) { notes.push(`could not restore promisc on ${n}: ${(e as Error).message}`); }
+      });
+    }
+  });
+  fs.rmSync(p.dir, { recursive: true, force: true });
+  if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmdirSync(root);
+  notes.forEach((n) => log.warn(n));
+  return { instance: name, ports: rec?.ifnames ?? [], netns: rec?.netns, notes };
+}
