@@ -2,10 +2,12 @@
 # installs what is missing, builds and runs every test tier.
 CLANG    ?= $(shell for c in clang-19 clang-16 clang-15; do command -v $$c >/dev/null && { echo $$c; break; }; done)
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
-BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -I maps -I bpf/include -I $(ARCH_INC)
+BPF_CPU  ?= v3
+BUILD    ?= build
+BPF_CFLAGS := -target bpf -mcpu=$(BPF_CPU) -g -O2 -Wall -Werror -I maps -I bpf/include -I $(ARCH_INC)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
-BPF_OBJ  := $(patsubst bpf/%.bpf.c,build/%.bpf.o,$(BPF_SRC))
+BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 BPF_HDR  := $(wildcard bpf/include/*.h maps/*.h)
 TS_SRC   := $(shell find src test -name '*.ts' 2>/dev/null)
 
@@ -13,8 +15,8 @@ TS_SRC   := $(shell find src test -name '*.ts' 2>/dev/null)
 all: bpf ts
 
 bpf: $(BPF_OBJ)
-build/%.bpf.o: bpf/%.bpf.c $(BPF_HDR)
-	@mkdir -p build
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR)
+	@mkdir -p $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 ts: dist/.built

@@ -19,15 +19,14 @@ int l2_wire(struct xdp_md *ctx)
 	__u32 ifindex = ctx->ingress_ifindex;
 	__u64 len = bpf_xdp_get_buff_len(ctx);
 	struct l2_port_stats *ps = l2_count_rx(ifindex, len);
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	long act;
 
 	if (!ps)
 		return l2_drop(ps, len, L2_DROP_UNKNOWN_PORT);
-	/* The linear part always holds at least the Ethernet header when the
-	 * frame has one; anything shorter is not a frame we can forward. */
-	if (data + sizeof(struct ethhdr) > data_end)
+	/* Whole frame, not the linear part: a multi-buffer frame may split its
+	 * headers, and the wire forwards it as it is. Linux's own Ethernet paths
+	 * never deliver less than a header, other drivers might. */
+	if (len < sizeof(struct ethhdr))
 		return l2_drop(ps, len, L2_DROP_SHORT_FRAME);
 
 	/* XDP_PASS as the miss verdict lets us tell a missing peer apart. */

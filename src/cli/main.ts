@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin shell over src/index.ts: parse argv, call, print text or --json, exit code.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { log } from '../log';
 import { pinRoot } from '../loader/paths';
 import { detach, selectInstances } from '../loader/detach';
@@ -19,6 +19,7 @@ program
   .option('-v, --verbose', 'show libbpf and debug output')
   .addOption(new Option('--pin-root <dir>', 'bpffs folder holding all instances').default(undefined).hideHelp())
   .showHelpAfterError('(l2bpf --help lists the commands)')
+  .exitOverride() // usage errors exit 2, like our own refusals
   .hook('preAction', (cmd) => { if (cmd.opts().verbose) log.setLevel('debug'); });
 
 const root = () => pinRoot(program.opts().pinRoot);
@@ -109,6 +110,10 @@ async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : 2; // commander has printed the message
+      return;
+    }
     if (e instanceof ArgError) {
       process.stderr.write(`l2bpf: ${e.message}\n`);
       process.exitCode = 2;

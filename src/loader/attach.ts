@@ -17,6 +17,7 @@ import { ensureBpffs, instancePaths, InstancePaths, listInstances, objectPath } 
 import { foreignPrograms, linkPinPath, ourLink, refuseForeign, resolvePorts, XDP_ATTACHED } from './ports';
 import { requirePrivilege } from './privilege';
 import { UndoStack } from './undo';
+import { failpoint } from './failpoint';
 
 export interface AttachRequest {
   ports: [string, string];
@@ -104,6 +105,7 @@ function attachLocked(req: AttachRequest): AttachResult {
     const linked: Array<{ linkId: number; progId: number }> = [];
     for (let i = 0; i < 2; i++) {
       linked.push(linkPort(req, p, i, ifindex[i], progFd, links[i], existing?.mode, undo, held));
+      failpoint(`after-link-${i}`);
     }
 
     const promiscWasOn = existing?.promiscWasOn ?? [false, false];
@@ -117,6 +119,7 @@ function attachLocked(req: AttachRequest): AttachResult {
       }
     }
 
+    failpoint('after-promisc');
     const progPin = path.join(p.progs, PROGRAM);
     if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
     bpf.pin(progFd, progPin);
@@ -128,6 +131,7 @@ function attachLocked(req: AttachRequest): AttachResult {
     };
     const inst = BpfMap.fromFd(bpf.mapFd(obj, 'l2_instance'), 'l2_instance');
     writeInstance(inst, record); // fd owned by the object
+    failpoint('after-record');
 
     undo.commit();
     return result(req, p, existing ? 'updated' : 'attached', ifindex, linked);
