@@ -29,8 +29,10 @@ deps:
 	@bash lab/deps.sh
 
 JEST := npx jest
+JEST_FLAGS ?=
+# Every tier; needs root (BPF, namespaces). Installs what is missing first.
 test: deps all
-	$(JEST) --runInBand
+	$(JEST) --runInBand $(JEST_FLAGS)
 test-unit: all
 	$(JEST) unit
 test-prog: all

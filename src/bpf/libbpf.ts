@@ -40,7 +40,7 @@ export const LinkCreateOpts = koffi.struct('bpf_link_create_opts', {
   iter_info: 'void *',
   iter_info_len: 'uint32_t',
   target_btf_id: 'uint32_t',
-  u: koffi.array('uint64_t', 5),
+  u: koffi.array('uint64_t', 4), // the per-attach-type union (largest: kprobe_multi)
 });
 export const LinkUpdateOpts = koffi.struct('bpf_link_update_opts', {
   sz: 'size_t',

@@ -1,7 +1,7 @@
 // formatJson against the real thing: loads test/fixtures/btf/types.bpf.c,
 // writes known values with bpftool, and checks every "formatted" part of
 // `bpftool -j map dump` equals formatJson of the same raw bytes.
-// Needs root, bpftool and clang-16; skipped otherwise.
+// Needs root, bpftool and clang-16 (`make deps` installs them); never skipped.
 // L2BPF_BTF_GOLDEN=1 also refreshes the bpftool-*.json goldens that
 // btf-format.test.ts checks without root.
 import { execFileSync } from 'child_process';
@@ -18,19 +18,6 @@ function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const runnable = process.getuid?.() === 0 && have('bpftool') && have('clang-16') && have('llvm-objcopy-16');
-const suite = runnable ? describe : describe.skip;
-if (!runnable) console.warn('btf-bpftool: skipped (needs root, bpftool, clang-16, llvm-objcopy-16)');
-
 function ensureBpffs(): void {
   const mounted = fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === BPFFS && l.split(' ')[2] === 'bpf');
   if (!mounted) run('mount', ['-t', 'bpf', 'bpf', BPFFS]);
@@ -42,7 +29,7 @@ const pretty = (v: JsonValue): string => stringifyJson(v, 2);
 
 interface Entry { key: string[]; value?: string[]; values?: { cpu: number; value: string[] }[]; formatted: JsonValue }
 
-suite('formatJson matches bpftool -j map dump', () => {
+describe('formatJson matches bpftool -j map dump', () => {
   let tmp = '';
   let btf: Btf;
   const mapPath = (name: string): string => path.join(root, 'maps', name);
