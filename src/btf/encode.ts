@@ -13,6 +13,9 @@ export function encodeValue(btf: Btf, typeId: number, v: JsInput): Buffer {
   return out;
 }
 
+/** bpftool prints bitfields as "0x.." strings; accept them back. */
+const isHex = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v);
+
 function fail(where: string, what: string): never {
   throw new Error(`cannot encode ${where || 'value'}: ${what}`);
 }
@@ -22,7 +25,7 @@ function put(btf: Btf, id: number, v: JsInput, out: Buffer, off: number, bitOff:
   const t = btf.type(btf.resolve(id));
   switch (t.kind) {
     case 'int': {
-      const n = typeof v === 'boolean' ? BigInt(v) : typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : fail(where, `expected an integer, got ${typeof v}`);
+      const n = typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || isHex(v) ? BigInt(v) : fail(where, `expected an integer, got ${typeof v}`);
       writeBits(out, off, bitOff, bits || t.size * 8, BigInt.asUintN(bits || t.size * 8, n));
       return;
     }
@@ -30,7 +33,8 @@ function put(btf: Btf, id: number, v: JsInput, out: Buffer, off: number, bitOff:
       let n: bigint;
       if (typeof v === 'string') {
         const e = (t.values as ReadonlyArray<{ name: string; value: number | bigint }>).find((x) => x.name === v);
-        n = e ? BigInt(e.value) : fail(where, `${v} is not a value of enum ${t.name}`);
+        n = e ? BigInt(e.value) : isHex(v) ? 0n : fail(where, `${v} is not a value of enum ${t.name}`);
+        if (isHex(v)) n = BigInt(v); // bitfields: bpftool prints "0x.."
       } else if (typeof v === 'number' || typeof v === 'bigint') n = BigInt(v);
       else fail(where, `expected an enum name or number`);
       writeBits(out, off, bitOff, bits || t.size * 8, BigInt.asUintN(bits || t.size * 8, n));
@@ -60,6 +64,14 @@ function put(btf: Btf, id: number, v: JsInput, out: Buffer, off: number, bitOff:
       }
       return;
     }
+    case 'ptr': // bpftool prints pointers as their 64-bit value
+      if (typeof v !== 'number' && typeof v !== 'bigint') fail(where, 'expected a pointer value');
+      out.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), off);
+      return;
+    case 'float':
+      if (typeof v !== 'number') fail(where, 'expected a number');
+      if (t.size === 4) out.writeFloatLE(v, off); else if (t.size === 8) out.writeDoubleLE(v, off); else fail(where, `float of ${t.size} bytes`);
+      return;
     default:
       fail(where, `type kind ${t.kind} is not supported`);
   }
