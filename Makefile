@@ -22,6 +22,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR)
 ts: dist/.built
 dist/.built: $(TS_SRC) tsconfig.json package.json
 	npx tsc -p .
+	@chmod +x dist/src/cli/main.js
 	@touch $@
 
 # Installs Debian packages and npm modules only when something is missing.

@@ -21,6 +21,13 @@ export function dumpMaps(inst: Opened, which: string | undefined, opts: DumpOpti
   return (which ? [which] : names).map((n) => dumpMap(path.join(inst.paths.maps, n), n, inst, opts));
 }
 
+/** devmap/devmap_hash: key u32, value struct bpf_devmap_val {u32 ifindex; ...} (kernel uapi). */
+const isDevmap = (type: number) => type === 14 || type === 25;
+function devmapText(key: Buffer, value: Buffer, inst: Opened): string {
+  const name = (i: number) => inst.ifname(i) ?? `ifindex ${i}`;
+  return `${name(key.readUInt32LE(0))} -> ${name(value.readUInt32LE(0))}`;
+}
+
 const hex = (b: Buffer): JsonValue[] => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
 
 function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): MapDump {
@@ -34,7 +41,7 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
       if (!btf || !info.keyTypeId || !info.valueTypeId) {
         // no BTF (devmaps cannot have it): raw bytes, as bpftool prints them
         entries.push({ key: hex(e.key), value: hex(e.values[0]) });
-        text.push(`${e.key.toString('hex')} -> ${e.values[0].toString('hex')}`);
+        text.push(isDevmap(info.type) ? devmapText(e.key, e.values[0], inst) : `${e.key.toString('hex')} -> ${e.values[0].toString('hex')}`);
         continue;
       }
       const key = formatJson(btf, info.keyTypeId, e.key);

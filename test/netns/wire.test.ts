@@ -90,6 +90,37 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     noResidue();
   });
 
+  test('a port carrying a foreign TC program', () => {
+    const dir = fs.mkdtempSync('/tmp/l2bpf-tc-');
+    sh('clang-16', ['-target', 'bpf', '-g', '-O2', '-I/usr/include/x86_64-linux-gnu', '-c',
+      path.resolve(__dirname, '../../../test/fixtures/bpf/tc_count.bpf.c'), '-o', `${dir}/tc.o`]);
+    sh('tc', ['-n', lab.box, 'qdisc', 'add', 'dev', 'eth3', 'clsact']);
+    try {
+      sh('tc', ['-n', lab.box, 'filter', 'add', 'dev', 'eth3', 'ingress', 'bpf', 'da', 'obj', `${dir}/tc.o`, 'sec', 'tc']);
+      const r = attach();
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/port eth3 already carries TC ingress program tc_count .* that is not l2bpf's/);
+      expect(fs.existsSync(ROOT) ? fs.readdirSync(ROOT) : []).toEqual([]);
+    } finally {
+      sh('tc', ['-n', lab.box, 'qdisc', 'del', 'dev', 'eth3', 'clsact'], { allowFail: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    noResidue();
+  });
+
+  test('a port that was promiscuous before stays so after detach', () => {
+    ip('-n', lab.box, 'link', 'set', 'eth3', 'promisc', 'on');
+    try {
+      expect(attach().code).toBe(0);
+      expect(ip('-n', lab.box, 'link', 'show', 'eth2')).toMatch(/PROMISC/);
+      expect(cli('detach', '--all').code).toBe(0);
+      expect(ip('-n', lab.box, 'link', 'show', 'eth2')).not.toMatch(/PROMISC/);
+      expect(ip('-n', lab.box, 'link', 'show', 'eth3')).toMatch(/PROMISC/);
+    } finally {
+      ip('-n', lab.box, 'link', 'set', 'eth3', 'promisc', 'off');
+    }
+  });
+
   test.each(['after-link-0', 'after-link-1', 'after-promisc', 'after-record'])('failure at %s rolls back everything', (fp) => {
     const r = cli('attach', 'eth2', 'eth3', '--netns', lab.box);
     expect(r.code).toBe(0);
@@ -123,6 +154,7 @@ describe('the wire', () => {
     ['802.1Q tagged IPv4', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x8100).tag(100, 0x0800, 3).ipv4('192.0.2.1', '192.0.2.2', 17, 8 + 16).udp(7, 9, 16).bytes(marker).build()],
     ['QinQ (802.1ad + 802.1Q)', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88a8).tag(10, 0x8100).tag(20, 0x88b5).bytes(marker).payload(30).build()],
     ['unknown ethertype 0x88b5', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
+    ['LLDP (link-local multicast a bridge would keep)', pkt().eth('01:80:c2:00:00:0e', '02:00:5e:00:53:0a', 0x88cc).bytes(marker).payload(30).build()],
     ['frame for a MAC nobody has (promiscuous ports)', pkt().eth('02:00:5e:00:53:99', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
   ])('%s arrives byte-identical', async (_name, frame) => {
     const got = await sendRaw(lab, frame, marker);
@@ -155,6 +187,11 @@ describe('the wire', () => {
       expect(BigInt(p.drop_packets)).toBe(0n);
     }
     expect(s.drops.map((d: any) => d.reason)).toEqual(['short_frame', 'unknown_port', 'no_peer']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const watch = cli('stats', '--watch', '--count', '2', '--interval', '0.2', '--json');
+    expect(watch.code).toBe(0);
+    const docs = watch.out.trim().split(/\n(?=\{)/).map((d) => parseJsonExact(d) as any); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(docs).toHaveLength(2);
+    expect(docs[1].at).toBeGreaterThan(docs[0].at);
     const text = cli('stats');
     expect(text.out).toMatch(/eth2\s+\d+/);
     expect(text.out).toContain('drops: none');
