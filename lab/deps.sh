@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A need=(
   [clang-16]=clang-16 [llvm-objcopy-16]=llvm-16 [bpftool]=bpftool [ip]=iproute2 [tc]=iproute2
   [ethtool]=ethtool [iperf3]=iperf3 [trafgen]=netsniff-ng [tcpdump]=tcpdump [tshark]=tshark
-  [setpriv]=util-linux [/usr/bin/python3]=python3 [nft]=nftables
+  [setpriv]=util-linux [ping]=iputils-ping [/usr/bin/python3]=python3 [nft]=nftables
 )
 missing=()
 for cmd in "${!need[@]}"; do

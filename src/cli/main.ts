@@ -24,11 +24,11 @@ program
 
 const root = () => pinRoot(program.opts().pinRoot);
 let json = false;
-function action<A extends unknown[]>(fn: (...args: A) => void) {
+function action<A extends unknown[]>(fn: (...args: A) => void | Promise<void>) {
   return (...args: A) => {
     const opts = args[args.length - 2] as { json?: boolean };
     json = Boolean(opts?.json);
-    fn(...args);
+    return fn(...args); // returned so that parseAsync sees async failures
   };
 }
 
@@ -65,9 +65,10 @@ program.command('detach')
 
 program.command('status')
   .description('instances, ports, program ids, attach mode, since when')
+  .option('--name <instance>', 'only this instance')
   .option('--json', 'print as JSON')
-  .action(action((o: { json?: boolean }) => {
-    const s = runStatus(root());
+  .action(action((o: { name?: string; json?: boolean }) => {
+    const s = runStatus(root()).filter((x) => !o.name || x.instance === pickInstance(root(), o.name));
     if (o.json) printJson(s); else printStatus(s);
   }));
 
