@@ -9,8 +9,18 @@ import { log } from '../log';
 const lib = koffi.load('libbpf.so.1');
 const libc = koffi.load('libc.so.6');
 
+// koffi's type registry lives in the native module, which a process loads
+// once even when this file is evaluated again (jest): reuse named types.
+function named<T>(name: string, make: () => T): T {
+  try {
+    return koffi.type(name) as T;
+  } catch {
+    return make();
+  }
+}
+
 // ---- struct layouts (libbpf 1.1 headers; test/unit/layout.test.ts checks them against C)
-export const ObjectOpenOpts = koffi.struct('bpf_object_open_opts', {
+export const ObjectOpenOpts = named('bpf_object_open_opts', () => koffi.struct('bpf_object_open_opts', {
   sz: 'size_t',
   object_name: 'const char *',
   relaxed_maps: 'bool',
@@ -21,33 +31,33 @@ export const ObjectOpenOpts = koffi.struct('bpf_object_open_opts', {
   kernel_log_buf: 'void *',
   kernel_log_size: 'size_t',
   kernel_log_level: 'uint32_t',
-});
-export const XdpQueryOpts = koffi.struct('bpf_xdp_query_opts', {
+}));
+export const XdpQueryOpts = named('bpf_xdp_query_opts', () => koffi.struct('bpf_xdp_query_opts', {
   sz: 'size_t',
   prog_id: 'uint32_t',
   drv_prog_id: 'uint32_t',
   hw_prog_id: 'uint32_t',
   skb_prog_id: 'uint32_t',
   attach_mode: 'uint8_t',
-});
-export const XdpAttachOpts = koffi.struct('bpf_xdp_attach_opts', {
+}));
+export const XdpAttachOpts = named('bpf_xdp_attach_opts', () => koffi.struct('bpf_xdp_attach_opts', {
   sz: 'size_t',
   old_prog_fd: 'int',
-});
-export const LinkCreateOpts = koffi.struct('bpf_link_create_opts', {
+}));
+export const LinkCreateOpts = named('bpf_link_create_opts', () => koffi.struct('bpf_link_create_opts', {
   sz: 'size_t',
   flags: 'uint32_t',
   iter_info: 'void *',
   iter_info_len: 'uint32_t',
   target_btf_id: 'uint32_t',
   u: koffi.array('uint64_t', 4), // the per-attach-type union (largest: kprobe_multi)
-});
-export const LinkUpdateOpts = koffi.struct('bpf_link_update_opts', {
+}));
+export const LinkUpdateOpts = named('bpf_link_update_opts', () => koffi.struct('bpf_link_update_opts', {
   sz: 'size_t',
   flags: 'uint32_t',
   old_prog_fd: 'uint32_t',
-});
-export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
+}));
+export const TestRunOpts = named('bpf_test_run_opts', () => koffi.struct('bpf_test_run_opts', {
   sz: 'size_t',
   data_in: 'void *',
   data_out: 'void *',
@@ -63,23 +73,23 @@ export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
   flags: 'uint32_t',
   cpu: 'uint32_t',
   batch_size: 'uint32_t',
-});
-export const TcHook = koffi.struct('bpf_tc_hook', {
+}));
+export const TcHook = named('bpf_tc_hook', () => koffi.struct('bpf_tc_hook', {
   sz: 'size_t',
   ifindex: 'int',
   attach_point: 'uint32_t',
   parent: 'uint32_t',
-});
-export const TcOpts = koffi.struct('bpf_tc_opts', {
+}));
+export const TcOpts = named('bpf_tc_opts', () => koffi.struct('bpf_tc_opts', {
   sz: 'size_t',
   prog_fd: 'int',
   flags: 'uint32_t',
   prog_id: 'uint32_t',
   handle: 'uint32_t',
   priority: 'uint32_t',
-});
+}));
 
-const PrintFn = koffi.proto('int l2_libbpf_print_fn(int level, const char *fmt, void *args)');
+const PrintFn = named('l2_libbpf_print_fn', () => koffi.proto('int l2_libbpf_print_fn(int level, const char *fmt, void *args)'));
 
 const f = {
   open_file: lib.func('void *bpf_object__open_file(const char *path, const bpf_object_open_opts *opts)'),
