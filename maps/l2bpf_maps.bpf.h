@@ -53,4 +53,87 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } l2_instance SEC(".maps");
 
+/* ---- the one IP, rules, tunnels (written by the loader) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_local);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_local SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, L2_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct l2_rule_key);
+	__type(value, struct l2_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, L2_MAX_TUNNELS);
+	__type(key, __u32);
+	__type(value, struct l2_tunnel);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_tunnels SEC(".maps");
+
+/* remote address -> tunnel id, for decapsulation */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, L2_MAX_TUNNELS);
+	__type(key, l2_ipv4);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_tun_remote SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, L2_MAX_TUNNELS);
+	__type(key, __u32);
+	__type(value, struct l2_tunnel_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_tun_stats SEC(".maps");
+
+/* ---- learned state */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, L2_FLOWS_DEFAULT); /* the loader sets flows.size */
+	__type(key, struct l2_flow_key);
+	__type(value, struct l2_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, L2_NEIGH_MAX);
+	__type(key, l2_ipv6);
+	__type(value, struct l2_neigh);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_neigh SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, L2_NEIGH_MAX);
+	__type(key, struct l2_mac_key);
+	__type(value, struct l2_mac_move);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_mac_moves SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_icmp_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_icmp_rl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_scratch);
+} l2_scratch SEC(".maps");
+
 #endif /* L2BPF_MAPS_BPF_H */

@@ -15,6 +15,8 @@
 
 typedef __u32 l2_ifindex;
 typedef __u8 l2_mac[6];
+typedef __u32 l2_ipv4;      /* network byte order */
+typedef __u8 l2_ipv6[16];   /* IPv6; IPv4 as ::ffff:a.b.c.d where both families share a field */
 
 /* Why a frame was dropped. Every drop in every program goes through
  * l2_drop() (bpf/include/counters.h) with one of these; names are read from
@@ -24,6 +26,21 @@ enum l2_drop_reason {
 	L2_DROP_SHORT_FRAME = 1,   /* shorter than an Ethernet header (14 bytes) */
 	L2_DROP_UNKNOWN_PORT = 2,  /* arrived on an interface this instance does not own */
 	L2_DROP_NO_PEER = 3,       /* port has no peer in the redirect map */
+	L2_DROP_RULE = 4,          /* a rule says drop */
+	L2_DROP_TO_LOCAL = 5,      /* addressed to the box's one IP, nothing handles it */
+	L2_DROP_GRE_TRUNCATED = 6, /* outer IPv4 or GRE header cut short */
+	L2_DROP_GRE_VERSION = 7,   /* GRE version other than 0 (e.g. PPTP's 1) */
+	L2_DROP_GRE_FLAGS = 8,     /* routing/strict-route/recursion bits set */
+	L2_DROP_GRE_KEY = 9,       /* key missing, unexpected or wrong */
+	L2_DROP_GRE_CSUM = 10,     /* GRE checksum does not verify */
+	L2_DROP_GRE_PROTO = 11,    /* inner protocol neither IPv4 nor IPv6 */
+	L2_DROP_GRE_REMOTE = 12,   /* GRE from an address that is no configured remote */
+	L2_DROP_OUTER_FRAG = 13,   /* fragmented outer IPv4: not reassembled here */
+	L2_DROP_FLOW_MISS = 14,    /* decapsulated reply of a flow never seen: no MAC, no port */
+	L2_DROP_TOO_BIG = 15,      /* over the tunnel MTU; ICMP frag-needed / packet-too-big sent */
+	L2_DROP_TOO_BIG_NOICMP = 16, /* over the tunnel MTU, no ICMP possible: IPv4 without DF (not fragmented here), IPv6 without local6 */
+	L2_DROP_ICMP_LIMIT = 17,   /* over the tunnel MTU; ICMP error suppressed by the rate limit */
+	L2_DROP_ENCAP = 18,        /* could not make room for the outer headers */
 	L2_DROP__MAX,
 };
 
@@ -50,6 +67,8 @@ struct l2_drop_stats {
 struct l2_port {
 	l2_ifindex peer;   /* frames arriving here leave by this port */
 	__u32 slot;        /* 0 = first port given to attach, 1 = second */
+	l2_mac mac;        /* the port's own MAC: source of ARP/ND/ICMP answers */
+	__u16 mtu;         /* the port's MTU (L3), for tunnel MTU defaults */
 };
 
 enum l2_attach_mode {
@@ -70,6 +89,116 @@ struct l2_instance {
 	char ifname[2][16];
 };
 
+/* ---- the one IP (map l2_local, key 0) */
+struct l2_local {
+	l2_ipv4 ipv4;          /* 0 = none configured */
+	__u8 ipv4_plen;        /* on-link prefix: hosts here are learned for MAC moves */
+	__u8 ipv6_plen;
+	__u16 pad;
+	l2_ipv6 ipv6;          /* all zero = none */
+};
+
+/* ---- flow MAC cache (LRU hash): what the seed kept in a conntrack extension */
+struct l2_flow_key {
+	l2_ipv6 src;           /* IPv4 as ::ffff:a.b.c.d */
+	l2_ipv6 dst;
+	__u16 sport;           /* TCP/UDP ports; ICMP echo id in both */
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct l2_flow {
+	l2_mac src_mac;        /* the MAC that sent the flow onto the wire */
+	l2_mac dst_mac;        /* the MAC it was sent to */
+	__u16 vlan_tci[2];     /* outermost first; tpid 0 = no tag */
+	__u16 vlan_tpid[2];    /* 0x8100 / 0x88a8, host order */
+	l2_ifindex ifindex;    /* port it came in on */
+	__u32 tunnel;          /* tunnel id it went into (0: none) */
+	__u64 last_seen;       /* bpf_ktime_get_ns() */
+};
+
+/* ---- MAC moves: an address seen with a new MAC re-points old flows */
+struct l2_neigh {
+	l2_mac mac;
+	__u16 pad;
+	l2_ifindex ifindex;
+	__u32 pad2;
+	__u64 last_seen;
+};
+struct l2_mac_key {
+	l2_mac mac;
+	__u16 pad;
+};
+struct l2_mac_move {
+	l2_mac mac;            /* where frames for the old MAC go now */
+	__u16 pad;
+	l2_ifindex ifindex;
+	__u32 pad2;
+};
+
+/* ---- prefix rules (LPM trie): longest dst wins, then the listed alternatives
+ * in order (control plane sorts them), first whose src contains the source. */
+enum l2_action {
+	L2_ACT_PASS = 0,
+	L2_ACT_TUNNEL = 1,
+	L2_ACT_DROP = 2,
+};
+struct l2_rule_key {
+	__u32 prefixlen;       /* 8 (family) + prefix length */
+	__u8 family;           /* 4 or 6 */
+	l2_ipv6 addr;          /* IPv4: the first 4 bytes */
+};
+struct l2_rule_alt {
+	l2_ipv6 src;           /* IPv4: the first 4 bytes */
+	__u8 src_plen;         /* 0 = any source */
+	__u8 pad;
+	__u16 tunnel;          /* with L2_ACT_TUNNEL */
+	enum l2_action action;
+};
+#define L2_RULE_ALTS 8
+struct l2_rule {
+	__u32 count;
+	struct l2_rule_alt alt[L2_RULE_ALTS];
+};
+
+/* ---- GRE tunnels (array indexed by tunnel id, 1..L2_MAX_TUNNELS-1) */
+#define L2_TUN_KEY   (1 << 0)  /* RFC 2890 key present */
+#define L2_TUN_CSUM  (1 << 1)  /* RFC 2784 checksum present */
+#define L2_TUN_DF    (1 << 2)  /* set DF on the outer header */
+struct l2_tunnel {
+	l2_ipv4 remote;        /* 0 = slot unused */
+	__u32 key;             /* host order */
+	__u16 flags;           /* L2_TUN_* */
+	__u8 ttl;
+	__u8 pad;
+	__u16 mtu;             /* largest inner IP packet sent without ICMP */
+	__u16 pad2;
+};
+struct l2_tunnel_stats {
+	__u64 encap_packets;
+	__u64 encap_bytes;
+	__u64 decap_packets;
+	__u64 decap_bytes;
+	__u64 drops[L2_DROP__MAX];
+};
+
+/* ICMP errors (frag-needed / packet-too-big) token bucket, per CPU */
+struct l2_icmp_bucket {
+	__u64 tokens;
+	__u64 last_ns;
+};
+
+/* per-CPU scratch for checksums over frame bytes (not pinned: no state) */
+#define L2_SCRATCH 256
+struct l2_scratch {
+	__u8 b[L2_SCRATCH] __attribute__((aligned(8)));
+};
+
 #define L2_MAX_PORTS 64
+#define L2_MAX_TUNNELS 64
+#define L2_FLOWS_DEFAULT 262144
+#define L2_NEIGH_MAX 4096
+#define L2_RULES_MAX 16384
 
 #endif /* L2BPF_TYPES_H */

@@ -47,4 +47,20 @@ static __always_inline int l2_count_drop(struct l2_port_stats *ps, __u64 len,
 	return verdict;
 }
 
+/* Per-tunnel counters; a drop tied to a tunnel counts there too. */
+static __always_inline struct l2_tunnel_stats *l2_tun_stats_of(__u32 tunnel)
+{
+	return tunnel ? bpf_map_lookup_elem(&l2_tun_stats, &tunnel) : 0;
+}
+
+static __always_inline int l2_tun_drop(struct l2_port_stats *ps, __u32 tunnel, __u64 len,
+				       __u32 reason, int verdict)
+{
+	struct l2_tunnel_stats *ts = l2_tun_stats_of(tunnel);
+
+	if (ts && reason < L2_DROP__MAX)
+		ts->drops[reason]++;
+	return l2_count_drop(ps, len, reason, verdict);
+}
+
 #endif /* L2BPF_COUNTERS_H */

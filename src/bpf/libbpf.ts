@@ -141,7 +141,7 @@ const f = {
 // ---- libbpf's print callback -> our logger; the tail is kept for errors.
 const recent: string[] = [];
 let printSeq = 0;
-const printBuf = Buffer.alloc(8192);
+const printBuf = Buffer.alloc(4 << 20); // a verifier log arrives as one message
 const printCb = koffi.register((level: number, fmt: string, args: unknown) => {
   const n = f.vsnprintf(printBuf, printBuf.length, fmt, args);
   const text = printBuf.subarray(0, Math.max(0, Math.min(n, printBuf.length - 1))).toString('utf8');

@@ -4,12 +4,49 @@
 // zero. Used by the loader to write map values from the map's own BTF.
 import { Btf } from './parse';
 import { writeBits } from './bits';
+import { semanticOf } from './semantic';
+import { isIP } from 'net';
 
 export type JsInput = number | bigint | string | boolean | Buffer | JsInput[] | { [k: string]: JsInput } | null | undefined;
 
 export function encodeValue(btf: Btf, typeId: number, v: JsInput): Buffer {
   const out = Buffer.alloc(btf.sizeOf(typeId));
   put(btf, typeId, v, out, 0, 0, 0, '');
+  return out;
+}
+
+/** Text forms of the l2_* address typedefs (what formatText prints). */
+function fromText(btf: Btf, id: number, v: string, where: string): Buffer | undefined {
+  const sem = semanticOf(btf, id);
+  if (sem === 'l2_mac') {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v)) fail(where, `${v} is not a MAC address`);
+    return Buffer.from(v.split(':').map((x) => parseInt(x, 16)));
+  }
+  if (sem === 'l2_ipv4') {
+    if (isIP(v) !== 4) fail(where, `${v} is not an IPv4 address`);
+    return Buffer.from(v.split('.').map(Number));
+  }
+  if (sem === 'l2_ipv6') {
+    if (isIP(v) === 4) return Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v.split('.').map(Number)]);
+    if (isIP(v) !== 6) fail(where, `${v} is not an IP address`);
+    return ipv6Bytes(v);
+  }
+  return undefined;
+}
+
+function ipv6Bytes(v: string): Buffer {
+  let s = v;
+  const m = s.match(/(\d+\.\d+\.\d+\.\d+)$/); // trailing dotted quad
+  if (m) {
+    const b = m[1].split('.').map(Number);
+    s = s.slice(0, -m[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head, tail] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
 }
 
@@ -22,6 +59,10 @@ function fail(where: string, what: string): never {
 
 function put(btf: Btf, id: number, v: JsInput, out: Buffer, off: number, bitOff: number, bits: number, where: string): void {
   if (v === undefined || v === null) return;
+  if (typeof v === 'string' && !bits) {
+    const text = fromText(btf, id, v, where); // l2_mac / l2_ipv4 / l2_ipv6 given as text
+    if (text) { text.copy(out, off); return; }
+  }
   const t = btf.type(btf.resolve(id));
   switch (t.kind) {
     case 'int': {

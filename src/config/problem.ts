@@ -2,6 +2,8 @@
 // the data it is (path) and what is wrong. load.ts turns it into a
 // ConfigError with line/column; the CLI merge uses it without a file.
 
+import { ConfigError } from './errors';
+
 export type Segment = string | number;
 
 export interface Problem {
@@ -28,4 +30,10 @@ export function fieldName(path: readonly Segment[]): string {
     else out += `[${JSON.stringify(seg)}]`; // keys with dots or spaces stay unambiguous
   }
   return out;
+}
+
+/** For callers without a file (the control plane): the first problem, thrown. */
+export function throwFirst(problems: readonly Problem[]): void {
+  const p = problems[0];
+  if (p !== undefined) throw new ConfigError({ field: fieldName(p.path) }, p.message);
 }

@@ -11,7 +11,7 @@ import { BpfMap } from '../bpf/maps';
 import { inNetns, lockDir } from '../bpf/sys';
 import { AttachError, BpfError, UsageError } from '../errors';
 import { log } from '../log';
-import { isPromisc, setPromisc } from '../net/iproute';
+import { isPromisc, linkShow, LinkState, setPromisc } from '../net/iproute';
 import { InstanceRecord, Mode, readInstance, writeInstance } from './instance';
 import { ensureBpffs, instancePaths, InstancePaths, listInstances, objectPath } from './paths';
 import { foreignPrograms, linkPinPath, ourLink, refuseForeign, resolvePorts, XDP_ATTACHED } from './ports';
@@ -100,7 +100,7 @@ function attachLocked(req: AttachRequest): AttachResult {
       f.filter((y) => y.kind === 'tc').forEach((x) => log.warn(`${req.ports[i]}: leaving ${x.detail} in place (--force)`));
     }
 
-    fillMaps(obj, ifindex);
+    fillMaps(obj, ifindex, req.ports.map((n) => linkShow(req.netns, n)));
 
     const linked: Array<{ linkId: number; progId: number }> = [];
     for (let i = 0; i < 2; i++) {
@@ -184,7 +184,7 @@ function removeForeignXdp(ifindex: number, ifname: string, x: { progId: number; 
 }
 
 /** Port i forwards to the other port, in the devmap (fast path) and its readable twin. */
-function fillMaps(obj: bpf.BpfObject, ifindex: [number, number]): void {
+function fillMaps(obj: bpf.BpfObject, ifindex: [number, number], links: LinkState[]): void {
   const tx = bpf.mapFd(obj, DEVMAP);
   const ports = BpfMap.fromFd(bpf.mapFd(obj, 'l2_ports'), 'l2_ports');
   const stats = BpfMap.fromFd(bpf.mapFd(obj, 'l2_port_stats'), 'l2_port_stats');
@@ -195,7 +195,7 @@ function fillMaps(obj: bpf.BpfObject, ifindex: [number, number]): void {
     const key = Buffer.alloc(4); key.writeUInt32LE(me);
     const val = Buffer.alloc(8); val.writeUInt32LE(peer);
     bpf.mapUpdate(tx, key, val);
-    ports.update(me, { peer, slot: i });
+    ports.update(me, { peer, slot: i, mac: links[i].address, mtu: links[i].mtu });
     if (!stats.lookup(me)) stats.update(me, Buffer.alloc(stats.info.valueSize)); // counted from now on
   }
 }

@@ -13,7 +13,7 @@ function run(cmd: 'ip' | 'tc', netns: string | undefined, args: string[]): strin
   }
 }
 
-export interface LinkState { ifname: string; ifindex: number; flags: string[]; mtu: number; xdp?: unknown }
+export interface LinkState { ifname: string; ifindex: number; flags: string[]; mtu: number; address: string; xdp?: unknown }
 export function linkShow(netns: string | undefined, dev: string): LinkState {
   const out = JSON.parse(run('ip', netns, ['-j', '-d', 'link', 'show', 'dev', dev])) as LinkState[];
   return out[0];

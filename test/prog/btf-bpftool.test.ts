@@ -14,8 +14,8 @@ import { counterSamples, fixtureDir, structId, valueSamples } from '../fixtures/
 const BPFFS = '/sys/fs/bpf';
 const root = path.join(BPFFS, `l2bpf-btf-test-${process.pid}`);
 
-function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+function run(cmd: string, args: string[], cwd?: string): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], cwd });
 }
 
 function ensureBpffs(): void {
@@ -52,7 +52,9 @@ describe('formatJson matches bpftool -j map dump', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'l2bpf-btf-'));
     const obj = path.join(tmp, 'types.bpf.o');
     const inc = `/usr/include/${os.arch() === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
-    run('clang-16', ['-target', 'bpf', '-g', '-O2', '-I', inc, '-c', path.join(fixtureDir(), 'types.bpf.c'), '-o', obj]);
+    // relative source name: BTF line info keeps the path, which must not
+    // depend on where the checkout lives
+    run('clang-16', ['-target', 'bpf', '-g', '-O2', '-I', inc, '-c', 'types.bpf.c', '-o', obj], fixtureDir());
     run('llvm-objcopy-16', ['--dump-section', `.BTF=${path.join(tmp, 'types.btf')}`, obj]);
     btf = Btf.parse(fs.readFileSync(path.join(tmp, 'types.btf')));
     ensureBpffs();
