@@ -89,7 +89,7 @@ export interface ParsedTunnel {
 export function tunnelsNeedLocal(config: Config): Problem[] {
   // A valid `local` always has an IPv4; an invalid one is reported there.
   if (Object.keys(config.tunnels ?? {}).length === 0 || config.local !== undefined) return [];
-  return [problem(['tunnels'], 'need local to be set: GRE packets leave from its IPv4 address', true)];
+  return [problem(['tunnels'], 'need local to be set; GRE packets leave from its IPv4 address', true)];
 }
 
 /** Remotes, in file order; `localIpv4` is the box's own address, if known. */
@@ -122,19 +122,12 @@ export function analyseTunnels(
   return { value, problems };
 }
 
-// Decapsulation finds the tunnel by remote address, and by key when one
-// remote serves several tunnels: that only works if they all have keys and
-// no two share one.
-function sharedRemote(earlier: ParsedTunnel[], name: string, remote: Address, t: TunnelConfig): Problem | undefined {
+// Decapsulation finds the tunnel by its remote address alone (map
+// l2_tun_remote), so two tunnels may not share a remote.
+function sharedRemote(earlier: ParsedTunnel[], name: string, remote: Address, _t: TunnelConfig): Problem | undefined {
   for (const e of earlier) {
     if (!sameBytes(e.remote.bytes, remote.bytes)) continue;
-    const other = fieldName(['tunnels', e.name]);
-    if (t.key === undefined || e.config.key === undefined) {
-      return problem(['tunnels', name, 'remote'], `same remote as ${other}; tunnels that share a remote must each have a different key`);
-    }
-    if (t.key === e.config.key) {
-      return problem(['tunnels', name, 'key'], `same key as ${other}, which has the same remote`);
-    }
+    return problem(['tunnels', name, 'remote'], `same remote as ${fieldName(['tunnels', e.name])}; each tunnel needs its own remote`);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Everything the maps should hold for one effective config: the one place
 // attach asks "what should be there", before diffing against what is.
 
-import { checkConfig, EffectiveConfig, L2_FLOWS_DEFAULT, L2_MAX_TUNNELS, throwFirst } from '../config';
+import { checkConfig, Config, EffectiveConfig, L2_FLOWS_DEFAULT, L2_MAX_TUNNELS, throwFirst } from '../config';
 import type { MapEntry } from './diff';
 import { localEntry, LocalValue } from './local';
 import { RuleEntry, ruleEntries } from './rules';
@@ -28,10 +28,18 @@ export interface DesiredState {
   };
 }
 
+const SECTIONS = ['local', 'flows', 'tunnels', 'rules'] as const;
+
+function sections(config: EffectiveConfig): Config {
+  return Object.fromEntries(SECTIONS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]));
+}
+
 /** `portMtu`: the L3 MTU the tunnels' outer packets leave through. */
 export function desiredState(config: EffectiveConfig, portMtu: number): DesiredState {
-  // The whole config again, schema included: callers may have built it in code.
-  throwFirst(checkConfig(config));
+  // Check the sections used here again, schema included: callers may have
+  // built the config in code. Only these, so other effective-only fields
+  // (added by attach) cannot trip the file schema.
+  throwFirst(checkConfig(sections(config)));
   const local = localEntry(config.local);
   const { ids, entries, remotes } = tunnelEntries(config.tunnels, portMtu, config.local === undefined ? undefined : local.ipv4);
   const rules = ruleEntries(config.rules, ids);

@@ -111,18 +111,17 @@ export function tunnelEntries(
  * the BPF side tells them apart by GRE key among the tunnels with that remote.
  */
 export function remoteIndex(entries: readonly TunnelEntry[]): RemoteEntry[] {
+  // the datapath finds a tunnel by remote alone (l2_tun_remote)
   const byRemote = new Map<string, TunnelEntry[]>();
-  const keyed = (x: TunnelEntry): boolean => (x.value.flags & L2_TUN_KEY) !== 0;
   for (const e of [...entries].sort((a, b) => a.id - b.id)) {
-    const earlier = byRemote.get(e.value.remote) ?? [];
-    const clash = earlier.find((x) => !keyed(x) || !keyed(e) || x.value.key === e.value.key);
+    const clash = byRemote.get(e.value.remote)?.[0];
     if (clash !== undefined) {
       throw new ConfigError(
         { field: fieldName(['tunnels', e.name, 'remote']) },
-        `same remote as ${fieldName(['tunnels', clash.name])}; tunnels that share a remote must each have a different key`,
+        `same remote as ${fieldName(['tunnels', clash.name])}; each tunnel needs its own remote`,
       );
     }
-    byRemote.set(e.value.remote, [...earlier, e]);
+    byRemote.set(e.value.remote, [e]);
   }
   return [...byRemote.values()].map((list) => ({ key: list[0].value.remote, value: list[0].id }));
 }
