@@ -18,9 +18,13 @@ import { foreignPrograms, linkPinPath, ourLink, refuseForeign, resolvePorts, XDP
 import { requirePrivilege } from './privilege';
 import { UndoStack } from './undo';
 import { failpoint } from './failpoint';
+import { applyState, pinnedMaxEntries } from './state';
+import { desiredState } from '../control';
+import { EffectiveConfig } from '../config';
 
 export interface AttachRequest {
   ports: [string, string];
+  config: EffectiveConfig;
   netns?: string;
   mode: Mode;
   name: string;
@@ -68,7 +72,16 @@ function attachLocked(req: AttachRequest): AttachResult {
   let obj: bpf.BpfObject | undefined;
   const held: number[] = [];
   try {
+    const portLinks = req.ports.map((n) => linkShow(req.netns, n));
+    const desired = desiredState(req.config, Math.min(...portLinks.map((l) => l.mtu)));
     obj = bpf.openObject(objectPath(OBJECT), p.maps);
+    bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
+    const flowsPin = path.join(p.maps, 'l2_flows');
+    const oldFlows = pinnedMaxEntries(flowsPin);
+    if (oldFlows !== undefined && oldFlows !== desired.flowsSize) {
+      log.warn(`flow cache resized ${oldFlows} -> ${desired.flowsSize}: learned flows start over`);
+      fs.unlinkSync(flowsPin);
+    }
     const devmapPin = path.join(p.maps, DEVMAP);
     const pinnedDevmap = fs.existsSync(devmapPin) ? bpf.getPinned(devmapPin) : -1;
     if (pinnedDevmap >= 0) { held.push(pinnedDevmap); bpf.reuseMapFd(obj, DEVMAP, pinnedDevmap); }
@@ -100,7 +113,8 @@ function attachLocked(req: AttachRequest): AttachResult {
       f.filter((y) => y.kind === 'tc').forEach((x) => log.warn(`${req.ports[i]}: leaving ${x.detail} in place (--force)`));
     }
 
-    fillMaps(obj, ifindex, req.ports.map((n) => linkShow(req.netns, n)));
+    fillMaps(obj, ifindex, portLinks);
+    applyState(obj, desired);
 
     const linked: Array<{ linkId: number; progId: number }> = [];
     for (let i = 0; i < 2; i++) {

@@ -8,7 +8,7 @@ export function runAttach(ports: string[], flags: AttachFlags): AttachResult {
   const file: Config = flags.config ? loadConfig(flags.config) : {};
   const eff = mergeCliOverConfig(file, { ports: ports.length ? ports : undefined, mode: flags.mode, netns: flags.netns, instance: flags.name }, flags.config);
   const res = attach({
-    ports: eff.ports, netns: eff.netns, mode: eff.mode, name: eff.instance, force: Boolean(flags.force),
+    ports: eff.ports, config: eff, netns: eff.netns, mode: eff.mode, name: eff.instance, force: Boolean(flags.force),
     configHash: configHash(eff), pinRoot: flags.pinRoot,
   });
   return res;

@@ -1,0 +1,274 @@
+// The one IP, prefix rules and GRE through BPF_PROG_TEST_RUN: frames in,
+// verdict and frames out, counters. Port = loopback (ifindex 1), as in
+// wire.test.ts; the flow cache records it, so replies go back out by XDP_TX.
+import * as bpf from '../../src/bpf/libbpf';
+import { LoadedObject, xdpCtx, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../helpers/wire';
+import { pkt, Pkt } from '../helpers/packet';
+
+const LO = 1;
+const PORT_MAC = '02:00:5e:00:53:01';
+const GW1 = '02:00:5e:00:53:a1', GW2 = '02:00:5e:00:53:a2';
+const LOCAL = '198.51.100.10', REMOTE = '203.0.113.2', PC = '192.0.2.10', SRV = '203.0.113.130';
+
+/** RFC 1071 checksum of a buffer (0 when a buffer with its checksum verifies). */
+function csum(b: Buffer): number {
+  let s = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
+  if (b.length & 1) s += b[b.length - 1] << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return ~s & 0xffff;
+}
+const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
+function withIpCsum(frame: Buffer, l3 = 14): Buffer {
+  const f = Buffer.from(frame);
+  f.writeUInt16BE(0, l3 + 10);
+  f.writeUInt16BE(csum(f.subarray(l3, l3 + 20)), l3 + 10);
+  return f;
+}
+const udp = (src: string, dst: string, n: number, sport = 4000, dport = 53) =>
+  withIpCsum(pkt().eth(GW2, GW1, 0x0800).ipv4(src, dst, 17, 8 + n).udp(sport, dport, n).payload(n).build());
+/** An IPv4 packet without Ethernet header (what GRE carries). */
+const inner = (src: string, dst: string, n: number, sport: number, dport: number) => udp(src, dst, n, sport, dport).subarray(14);
+
+function gre(opts: { flags?: number; key?: number; proto?: number; csum?: boolean; from?: string; payload: Buffer }): Buffer {
+  let flags = opts.flags ?? 0;
+  if (opts.csum) flags |= 0x8000;
+  if (opts.key !== undefined) flags |= 0x2000;
+  const g = Buffer.alloc(4 + (opts.csum ? 4 : 0) + (opts.key !== undefined ? 4 : 0));
+  g.writeUInt16BE(flags, 0);
+  g.writeUInt16BE(opts.proto ?? 0x0800, 2);
+  if (opts.key !== undefined) g.writeUInt32BE(opts.key, opts.csum ? 8 : 4);
+  const body = Buffer.concat([g, opts.payload]);
+  if (opts.csum) body.writeUInt16BE(csum(body), 4);
+  const outer = pkt().eth(PORT_MAC, GW2, 0x0800).ipv4(opts.from ?? REMOTE, LOCAL, 47, body.length).build();
+  return withIpCsum(Buffer.concat([outer, body]));
+}
+
+describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
+  let o: LoadedObject;
+  const run = (frame: Buffer) => bpf.testRun(o.prog('l2_wire'), { data: frame, ctx: xdpCtx(frame.length, LO), dataOutSize: frame.length + 512 });
+  const drops = (reason: string) => {
+    const code = [...o.map('l2_drops').btf!.enumNames('l2_drop_reason')].find(([, n]) => n === `L2_DROP_${reason.toUpperCase()}`)![0];
+    return o.read('l2_drops', Number(code))?.packets as bigint;
+  };
+
+  function setup(tunnel: { key?: number; csum?: boolean; mtu?: number } = {}): void {
+    o.map('l2_port_stats').update(LO, Buffer.alloc(48));
+    o.map('l2_ports').update(LO, { peer: LO, slot: 0, mac: PORT_MAC, mtu: 1500 });
+    const v = Buffer.alloc(8); v.writeUInt32LE(LO);
+    o.map('l2_tx_ports').update(Buffer.from([LO, 0, 0, 0]), v);
+    o.map('l2_local').update(0, { ipv4: LOCAL, ipv4_plen: 24 });
+    const flags = (tunnel.key !== undefined ? 1 : 0) | (tunnel.csum ? 2 : 0) | 4;
+    o.map('l2_tunnels').update(1, { remote: REMOTE, key: tunnel.key ?? 0, flags, ttl: 64, mtu: tunnel.mtu ?? 1476 });
+    o.map('l2_tun_remote').update(REMOTE, 1);
+    const addr = [203, 0, 113, 128, ...Array(12).fill(0)];
+    o.map('l2_rules').update({ prefixlen: 8 + 26, family: 4, addr }, { count: 1, alt: [{ src_plen: 0, tunnel: 1, action: 'L2_ACT_TUNNEL' }] });
+    const drop = [192, 0, 2, 66, ...Array(12).fill(0)];
+    o.map('l2_rules').update({ prefixlen: 8 + 32, family: 4, addr: drop }, { count: 1, alt: [{ src_plen: 0, action: 'L2_ACT_DROP' }] });
+  }
+  beforeEach(() => { o = new LoadedObject('l2_xdp.bpf.o'); });
+  afterEach(() => o.close());
+
+  test('ARP request for local is answered from the port MAC', () => {
+    setup();
+    const req = pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', LOCAL).build();
+    const r = run(req);
+    expect(r.retval).toBe(XDP_TX);
+    const a = r.data;
+    expect(a.subarray(0, 6)).toEqual(Pkt.mac(GW2));
+    expect(a.subarray(6, 12)).toEqual(Pkt.mac(PORT_MAC));
+    expect(a.readUInt16BE(14 + 6)).toBe(2); // reply
+    expect(a.subarray(14 + 8, 14 + 14)).toEqual(Pkt.mac(PORT_MAC));
+    expect(a.subarray(14 + 14, 14 + 18)).toEqual(ip4(LOCAL));
+    expect(a.subarray(14 + 24, 14 + 28)).toEqual(ip4('198.51.100.2'));
+  });
+
+  test('ARP for another address crosses the wire', () => {
+    setup();
+    expect(run(pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', '198.51.100.1').build()).retval).toBe(XDP_REDIRECT);
+  });
+
+  test('ping to local gets an echo reply with valid checksums', () => {
+    setup();
+    const echo = Buffer.alloc(16); echo[0] = 8; echo.writeUInt16BE(0x1234, 4); echo.writeUInt16BE(7, 6);
+    echo.writeUInt16BE(csum(echo), 2);
+    const req = withIpCsum(Buffer.concat([pkt().eth(PORT_MAC, GW2, 0x0800).ipv4('198.51.100.2', LOCAL, 1, 16).build(), echo]));
+    const r = run(req);
+    expect(r.retval).toBe(XDP_TX);
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW2));
+    expect(r.data.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));
+    expect(r.data.subarray(14 + 16, 14 + 20)).toEqual(ip4('198.51.100.2'));
+    expect(csum(r.data.subarray(14, 34))).toBe(0);
+    expect(r.data[34]).toBe(0);
+    expect(csum(r.data.subarray(34))).toBe(0);
+  });
+
+  test.each([
+    ['plain', {}],
+    ['with key', { key: 0xdeadbeef }],
+    ['with key and checksum', { key: 42, csum: true }],
+  ])('encapsulation %s: outer IPv4 + GRE, original MACs, inner untouched', (_n, t: { key?: number; csum?: boolean }) => {
+    setup(t);
+    const f = udp(PC, SRV, 100);
+    const r = run(f);
+    expect(r.retval).toBe(XDP_REDIRECT);
+    const out = r.data;
+    const glen = 4 + (t.csum ? 4 : 0) + (t.key !== undefined ? 4 : 0);
+    expect(out.length).toBe(f.length + 20 + glen);
+    expect(out.subarray(0, 12)).toEqual(f.subarray(0, 12)); // same next hop
+    expect(out.readUInt16BE(12)).toBe(0x0800);
+    const ip = out.subarray(14, 34);
+    expect(ip[0]).toBe(0x45);
+    expect(ip.readUInt16BE(2)).toBe(out.length - 14);
+    expect(ip.readUInt16BE(6)).toBe(0x4000); // DF
+    expect(ip[8]).toBe(64);
+    expect(ip[9]).toBe(47);
+    expect(ip.subarray(12, 16)).toEqual(ip4(LOCAL));
+    expect(ip.subarray(16, 20)).toEqual(ip4(REMOTE));
+    expect(csum(ip)).toBe(0);
+    const g = out.subarray(34);
+    expect(g.readUInt16BE(0)).toBe((t.csum ? 0x8000 : 0) | (t.key !== undefined ? 0x2000 : 0));
+    expect(g.readUInt16BE(2)).toBe(0x0800);
+    if (t.key !== undefined) expect(g.readUInt32BE(t.csum ? 8 : 4)).toBe(t.key);
+    if (t.csum) expect(csum(g)).toBe(0);
+    expect(out.subarray(34 + glen)).toEqual(f.subarray(14));
+    const ts = o.read('l2_tun_stats', 1)!;
+    expect(ts.encap_packets).toBe(1n);
+    expect(ts.encap_bytes).toBe(BigInt(f.length - 14));
+  });
+
+  test('decapsulation of a reply: Ethernet header from the flow cache, out the flow\'s port', () => {
+    setup({ key: 7, csum: true });
+    expect(run(udp(PC, SRV, 40, 4000, 53)).retval).toBe(XDP_REDIRECT); // learns the flow
+    const reply = inner(SRV, PC, 40, 53, 4000);
+    const r = run(gre({ key: 7, csum: true, payload: reply }));
+    expect(r.retval).toBe(XDP_TX); // the flow came in on this same port
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));  // back to whoever sent the flow
+    expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2)); // from the MAC it was sent to
+    expect(r.data.readUInt16BE(12)).toBe(0x0800);
+    expect(r.data.subarray(14)).toEqual(reply);
+    expect(o.read('l2_tun_stats', 1)!.decap_packets).toBe(1n);
+  });
+
+  test('decapsulation restores the flow\'s VLAN tag', () => {
+    setup();
+    const tagged = withIpCsum(pkt().eth(GW2, GW1, 0x8100).tag(100, 0x0800).ipv4(PC, SRV, 17, 16).udp(4000, 53, 8).payload(8).build(), 18);
+    expect(run(tagged).retval).toBe(XDP_REDIRECT);
+    const reply = inner(SRV, PC, 8, 53, 4000);
+    const r = run(gre({ payload: reply }));
+    expect(r.retval).toBe(XDP_TX);
+    expect(r.data.readUInt16BE(12)).toBe(0x8100);
+    expect(r.data.readUInt16BE(14) & 0xfff).toBe(100);
+    expect(r.data.readUInt16BE(16)).toBe(0x0800);
+    expect(r.data.subarray(18)).toEqual(reply);
+  });
+
+  test('a MAC move (gratuitous ARP) re-points cached flows', () => {
+    setup();
+    const GW1B = '02:00:5e:00:53:b1';
+    run(pkt().eth('ff:ff:ff:ff:ff:ff', GW1, 0x0806).arpRequest(GW1, '198.51.100.1', '198.51.100.1').build());
+    expect(run(udp(PC, SRV, 8)).retval).toBe(XDP_REDIRECT);
+    run(pkt().eth('ff:ff:ff:ff:ff:ff', GW1B, 0x0806).arpRequest(GW1B, '198.51.100.1', '198.51.100.1').build()); // VRRP fail-over
+    const r = run(gre({ payload: inner(SRV, PC, 8, 53, 4000) }));
+    expect(r.retval).toBe(XDP_TX);
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
+  });
+
+  test.each(<Array<[string, object, string, object?]>>[
+    ['a flow never seen', { payload: inner(SRV, PC, 8, 1, 2) }, 'flow_miss'],
+    ['a missing key', { payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_key', { key: 9 }],
+    ['a wrong key', { key: 8, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_key', { key: 9 }],
+    ['version 1 (PPTP)', { flags: 1, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_version'],
+    ['routing present', { flags: 0x4000, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_flags'],
+    ['an unknown protocol', { proto: 0x6558, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_proto'],
+    ['an unknown remote', { from: '203.0.113.99', payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_remote'],
+  ])('GRE with %s is dropped and counted', (_n, g, reason, t) => {
+    setup((t ?? {}) as { key?: number });
+    const d0 = drops(reason as string) ?? 0n;
+    const r = run(gre(g as Parameters<typeof gre>[0]));
+    expect(r.retval).toBe(XDP_DROP);
+    expect(drops(reason as string)).toBe(d0 + 1n);
+  });
+
+  test('a bad GRE checksum is dropped and counted', () => {
+    setup();
+    run(udp(PC, SRV, 8));
+    const f = gre({ csum: true, payload: inner(SRV, PC, 8, 53, 4000) });
+    f[f.length - 1] ^= 0xff;
+    expect(run(f).retval).toBe(XDP_DROP);
+    expect(drops('gre_csum')).toBe(1n);
+  });
+
+  test('truncated GRE is dropped and counted', () => {
+    setup();
+    const f = gre({ payload: inner(SRV, PC, 8, 53, 4000) });
+    const cut = withIpCsum(Buffer.concat([f.subarray(0, 36)]));
+    cut.writeUInt16BE(22, 16); // outer says 22 bytes: only half a GRE header
+    expect(run(withIpCsum(cut)).retval).toBe(XDP_DROP);
+    expect(drops('gre_truncated')).toBe(1n);
+  });
+
+  test('a fragmented outer packet is dropped and counted', () => {
+    setup();
+    const f = gre({ payload: inner(SRV, PC, 8, 53, 4000) });
+    f.writeUInt16BE(0x2000, 14 + 6); // MF
+    expect(run(withIpCsum(f)).retval).toBe(XDP_DROP);
+    expect(drops('outer_frag')).toBe(1n);
+  });
+
+  test('too big with DF: ICMP frag-needed back to the sender with the tunnel MTU', () => {
+    setup({ mtu: 1000 });
+    const big = udp(PC, SRV, 1200);
+    big.writeUInt16BE(0x4000, 14 + 6);
+    const r = run(withIpCsum(big));
+    expect(r.retval).toBe(XDP_TX);
+    const out = r.data;
+    expect(out.subarray(0, 6)).toEqual(Pkt.mac(GW1));
+    expect(out.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));
+    expect(out.subarray(14 + 16, 14 + 20)).toEqual(ip4(PC));
+    expect(out[14 + 9]).toBe(1);
+    expect(csum(out.subarray(14, 34))).toBe(0);
+    expect([out[34], out[35]]).toEqual([3, 4]);
+    expect(out.readUInt16BE(34 + 6)).toBe(1000);
+    expect(csum(out.subarray(34))).toBe(0);
+    expect(out.subarray(42, 42 + 28)).toEqual(withIpCsum(big).subarray(14, 14 + 28)); // quoted header + 8 bytes
+    expect(drops('too_big')).toBe(1n);
+  });
+
+  test('too big without DF is dropped and counted, not black-holed silently', () => {
+    setup({ mtu: 1000 });
+    expect(run(udp(PC, SRV, 1200)).retval).toBe(XDP_DROP);
+    expect(drops('too_big_noicmp')).toBe(1n);
+  });
+
+  test('MSS of a tunneled SYN is clamped to the tunnel MTU, checksum kept valid', () => {
+    setup({ mtu: 1400 });
+    const tcp = Buffer.alloc(24);
+    tcp.writeUInt16BE(40000, 0); tcp.writeUInt16BE(80, 2); tcp[12] = 6 << 4; tcp[13] = 0x02; // SYN
+    tcp[20] = 2; tcp[21] = 4; tcp.writeUInt16BE(1460, 22);
+    const pseudo = Buffer.concat([ip4(PC), ip4(SRV), Buffer.from([0, 6, 0, 24])]);
+    tcp.writeUInt16BE(csum(Buffer.concat([pseudo, tcp])), 16);
+    const f = withIpCsum(Buffer.concat([pkt().eth(GW2, GW1, 0x0800).ipv4(PC, SRV, 6, 24).build(), tcp]));
+    const r = run(f);
+    expect(r.retval).toBe(XDP_REDIRECT);
+    const t = r.data.subarray(14 + 24 + 20);
+    expect(t.readUInt16BE(22)).toBe(1400 - 40);
+    expect(csum(Buffer.concat([pseudo, t]))).toBe(0);
+  });
+
+  test('a rule that drops', () => {
+    setup();
+    expect(run(udp(PC, '192.0.2.66', 8)).retval).toBe(XDP_DROP);
+    expect(drops('rule')).toBe(1n);
+  });
+
+  test('traffic outside every rule crosses untouched and its flow is learned', () => {
+    setup();
+    const f = udp(PC, '198.51.100.77', 20);
+    const r = run(f);
+    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.data).toEqual(f);
+    expect(o.map('l2_flows').info.maxEntries).toBeGreaterThanOrEqual(262144);
+    expect([...o.map('l2_flows').entries()]).toHaveLength(1);
+  });
+});
