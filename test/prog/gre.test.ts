@@ -174,16 +174,16 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
   });
 
-  test.each(<Array<[string, object, string, object?]>>[
-    ['a flow never seen', { payload: inner(SRV, PC, 8, 1, 2) }, 'flow_miss'],
+  test.each(<Array<[string, object, string, object]>>[
+    ['a flow never seen', { payload: inner(SRV, PC, 8, 1, 2) }, 'flow_miss', {}],
     ['a missing key', { payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_key', { key: 9 }],
     ['a wrong key', { key: 8, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_key', { key: 9 }],
-    ['version 1 (PPTP)', { flags: 1, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_version'],
-    ['routing present', { flags: 0x4000, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_flags'],
-    ['an unknown protocol', { proto: 0x6558, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_proto'],
-    ['an unknown remote', { from: '203.0.113.99', payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_remote'],
+    ['version 1 (PPTP)', { flags: 1, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_version', {}],
+    ['routing present', { flags: 0x4000, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_flags', {}],
+    ['an unknown protocol', { proto: 0x6558, payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_proto', {}],
+    ['an unknown remote', { from: '203.0.113.99', payload: inner(SRV, PC, 8, 53, 4000) }, 'gre_remote', {}],
   ])('GRE with %s is dropped and counted', (_n, g, reason, t) => {
-    setup((t ?? {}) as { key?: number });
+    setup(t as { key?: number });
     const d0 = drops(reason as string) ?? 0n;
     const r = run(gre(g as Parameters<typeof gre>[0]));
     expect(r.retval).toBe(XDP_DROP);
