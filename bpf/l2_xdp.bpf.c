@@ -47,12 +47,12 @@ L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, __u32 ifindex, 
 		return L2_LOCAL_NONE;
 	if (p->proto == ETH_P_ARP) {
 		v = l2_answer_arp(ctx, p, lc, port->mac);
-		return v == L2_LOCAL_NONE ? v : l2_forwarded(ps, len, v);
+		return v == L2_LOCAL_NONE ? v : l2_forwarded(ps, len, v == XDP_TX ? l2_back_out(ctx) : v);
 	}
 	if (p->family == 6) {
 		v = l2_answer_icmp6(ctx, p, lc, port->mac);
 		if (v != L2_LOCAL_NONE)
-			return l2_forwarded(ps, len, v);
+			return l2_forwarded(ps, len, v == XDP_TX ? l2_back_out(ctx) : v);
 		return l2_is_local6(lc, p->dst) ? l2_drop(ps, len, L2_DROP_TO_LOCAL) : L2_LOCAL_NONE;
 	}
 	if (p->family != 4 || __builtin_memcmp(p->dst + 12, &lc->ipv4, 4) || !lc->ipv4)
@@ -62,7 +62,7 @@ L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, __u32 ifindex, 
 	if (p->l4_proto == IPPROTO_ICMP && p->l4_off) {
 		v = l2_answer_ping4(ctx, p);
 		if (v != L2_LOCAL_NONE)
-			return l2_forwarded(ps, len, v);
+			return l2_forwarded(ps, len, v == XDP_TX ? l2_back_out(ctx) : v);
 	}
 	return l2_drop(ps, len, L2_DROP_TO_LOCAL);
 }

@@ -47,6 +47,14 @@ static __always_inline int l2_count_drop(struct l2_port_stats *ps, __u64 len,
 	return verdict;
 }
 
+/* Send the frame back out of the port it came in on. Not XDP_TX: on veth
+ * (kernel 6.18) an XDP_TX frame never reaches the peer while a redirect to
+ * the same device does; on real NICs both cost the same. */
+static __always_inline int l2_back_out(struct xdp_md *ctx)
+{
+	return bpf_redirect(ctx->ingress_ifindex, 0);
+}
+
 /* Per-tunnel counters; a drop tied to a tunnel counts there too. */
 static __always_inline struct l2_tunnel_stats *l2_tun_stats_of(__u32 tunnel)
 {

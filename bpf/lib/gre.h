@@ -193,7 +193,7 @@ static __always_inline int l2_gre_decap(struct xdp_md *ctx, struct l2_pkt *p, st
 		}
 	}
 	if (fl.ifindex == ifindex)
-		return l2_forwarded(ps, len, XDP_TX);
+		return l2_forwarded(ps, len, l2_back_out(ctx));
 	return l2_forwarded(ps, len, bpf_redirect_map(&l2_tx_ports, ifindex, XDP_DROP));
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The box's one IP: answer ARP and IPv6 neighbour solicitation for `local`
  * on either port, and ping to it, straight back out the port it came in on
- * (XDP_TX), so routers can reach the tunnel endpoint without a host stack. */
+ * (the helpers return XDP_TX; the caller sends it back out that port), so
+ * routers can reach the tunnel endpoint without a host stack. */
 #ifndef L2BPF_LOCAL_H
 #define L2BPF_LOCAL_H
 

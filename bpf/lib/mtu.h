@@ -117,7 +117,7 @@ struct l2_icmp6_err {
 	__be32 mtu;
 };
 
-/* Turns the frame into an ICMP error back to its sender (XDP_TX), quoting
+/* Turns the frame into an ICMP error back to its sender, quoting
  * the offending header and 8 bytes. Returns 0 on success. */
 static __always_inline int l2_icmp_too_big(struct xdp_md *ctx, struct l2_pkt *p, struct l2_local *lc,
 					   const __u8 *port_mac, __u32 mtu)
@@ -190,7 +190,7 @@ static __always_inline int l2_icmp_too_big(struct xdp_md *ctx, struct l2_pkt *p,
 	return ok ? 0 : -1;
 }
 
-/* Packet over the tunnel MTU: an ICMP error goes back (XDP_TX) or the
+/* Packet over the tunnel MTU: an ICMP error goes back out the port or the
  * packet is dropped; either way it is counted by reason. */
 static __always_inline int l2_too_big(struct xdp_md *ctx, struct l2_pkt *p, struct l2_local *lc,
 				      struct l2_port_stats *ps, __u32 tunnel, const __u8 *port_mac,
@@ -202,7 +202,7 @@ static __always_inline int l2_too_big(struct xdp_md *ctx, struct l2_pkt *p, stru
 		return l2_tun_drop(ps, tunnel, len, L2_DROP_ICMP_LIMIT, XDP_DROP);
 	if (l2_icmp_too_big(ctx, p, lc, port_mac, mtu))
 		return l2_tun_drop(ps, tunnel, len, L2_DROP_TOO_BIG_NOICMP, XDP_DROP);
-	return l2_tun_drop(ps, tunnel, len, L2_DROP_TOO_BIG, XDP_TX);
+	return l2_tun_drop(ps, tunnel, len, L2_DROP_TOO_BIG, l2_back_out(ctx));
 }
 
 #endif /* L2BPF_MTU_H */

@@ -107,6 +107,9 @@ program.command('stats')
 
 class ArgError extends Error {}
 
+// `l2bpf dump | head`: a closed pipe ends the output, not the program with a trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);

@@ -2,7 +2,7 @@
 // verdict and frames out, counters. Port = loopback (ifindex 1), as in
 // wire.test.ts; the flow cache records it, so replies go back out by XDP_TX.
 import * as bpf from '../../src/bpf/libbpf';
-import { LoadedObject, xdpCtx, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../helpers/wire';
+import { LoadedObject, xdpCtx, XDP_DROP, XDP_REDIRECT } from '../helpers/wire';
 import { pkt, Pkt } from '../helpers/packet';
 
 const LO = 1;
@@ -73,7 +73,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const req = pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', LOCAL).build();
     const r = run(req);
-    expect(r.retval).toBe(XDP_TX);
+    expect(r.retval).toBe(XDP_REDIRECT);
     const a = r.data;
     expect(a.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     expect(a.subarray(6, 12)).toEqual(Pkt.mac(PORT_MAC));
@@ -94,7 +94,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     echo.writeUInt16BE(csum(echo), 2);
     const req = withIpCsum(Buffer.concat([pkt().eth(PORT_MAC, GW2, 0x0800).ipv4('198.51.100.2', LOCAL, 1, 16).build(), echo]));
     const r = run(req);
-    expect(r.retval).toBe(XDP_TX);
+    expect(r.retval).toBe(XDP_REDIRECT);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     expect(r.data.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));
     expect(r.data.subarray(14 + 16, 14 + 20)).toEqual(ip4('198.51.100.2'));
@@ -142,7 +142,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(run(udp(PC, SRV, 40, 4000, 53)).retval).toBe(XDP_REDIRECT); // learns the flow
     const reply = inner(SRV, PC, 40, 53, 4000);
     const r = run(gre({ key: 7, csum: true, payload: reply }));
-    expect(r.retval).toBe(XDP_TX); // the flow came in on this same port
+    expect(r.retval).toBe(XDP_REDIRECT); // back out the same port: the flow came in here
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));  // back to whoever sent the flow
     expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2)); // from the MAC it was sent to
     expect(r.data.readUInt16BE(12)).toBe(0x0800);
@@ -156,7 +156,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(run(tagged).retval).toBe(XDP_REDIRECT);
     const reply = inner(SRV, PC, 8, 53, 4000);
     const r = run(gre({ payload: reply }));
-    expect(r.retval).toBe(XDP_TX);
+    expect(r.retval).toBe(XDP_REDIRECT);
     expect(r.data.readUInt16BE(12)).toBe(0x8100);
     expect(r.data.readUInt16BE(14) & 0xfff).toBe(100);
     expect(r.data.readUInt16BE(16)).toBe(0x0800);
@@ -170,7 +170,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(run(udp(PC, SRV, 8)).retval).toBe(XDP_REDIRECT);
     run(pkt().eth('ff:ff:ff:ff:ff:ff', GW1B, 0x0806).arpRequest(GW1B, '198.51.100.1', '198.51.100.1').build()); // VRRP fail-over
     const r = run(gre({ payload: inner(SRV, PC, 8, 53, 4000) }));
-    expect(r.retval).toBe(XDP_TX);
+    expect(r.retval).toBe(XDP_REDIRECT);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
   });
 
@@ -221,7 +221,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     const big = udp(PC, SRV, 1200);
     big.writeUInt16BE(0x4000, 14 + 6);
     const r = run(withIpCsum(big));
-    expect(r.retval).toBe(XDP_TX);
+    expect(r.retval).toBe(XDP_REDIRECT);
     const out = r.data;
     expect(out.subarray(0, 6)).toEqual(Pkt.mac(GW1));
     expect(out.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));

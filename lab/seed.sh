@@ -1,0 +1,1429 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash disable=SC2034 # some SEED_* values are for callers
+# lab/seed.sh: the end-to-end lab for seed 3 (transparent bridge with GRE
+# toward a service point), with an independent GRE peer: Open vSwitch's
+# user-space datapath in the POP namespace. Usable two ways:
+#
+#   bash lab/seed.sh <command> [options]     as a command line tool
+#   . lab/seed.sh                            as a library (seed_* functions,
+#                                            SEED_* variables; runs nothing)
+#
+#   PC --- gw1 ==transit== box(eth2 | eth3) ==transit== gw2 --- POP ~~GRE~~ server
+#
+#   PC      ns ${P}pc   pc0    192.0.2.10/26      2001:db8:10::10/64   (default via gw1)
+#   gw1     ns ${P}gw1  gw1pc  192.0.2.1/26       2001:db8:10::1/64
+#                       gw1tr  198.51.100.1/24    2001:db8:100::1/64   (faces box eth2)
+#   box     ns ${P}box  eth2, eth3: no addresses, no routes. l2bpf owns
+#                       local = 198.51.100.10/24 (and 2001:db8:100::10/64)
+#   gw2     ns ${P}gw2  gw2tr  198.51.100.2/24    2001:db8:100::2/64   (faces box eth3)
+#                       gw2pop 203.0.113.1/26     2001:db8:113::1/64
+#   POP     ns ${P}pop  OVS br-phy (netdev): popgw2 + LOCAL 203.0.113.2/26, 2001:db8:113::2/64
+#                       OVS br-int (netdev): popsrv + gre0 + LOCAL 203.0.113.129/26, 2001:db8:130::1/64
+#   server  ns ${P}srv  srv0   203.0.113.130/26   2001:db8:130::130/64 (default via br-int)
+#
+# Commands (each takes --prefix P, default "l2seed-"; check defaults to "l2seedck-"):
+#   up [--key N] [--csum] [--bridge] [--routed] [--mtu-underlay N]
+#                  build the lab (tears down its own leftovers first)
+#   down           stop the POP's OVS by its pid files, delete the namespaces
+#   check [--keep] self-test in a fresh lab of its own: open box blocks; routed
+#                  path through a bridged box; GRE probes with and without key
+#                  and checksum; PC <-> server end to end through the box model
+#   gre-probe [--key N|none] [--csum|--no-csum] [--bad-csum] [--inner 4|6]
+#             [--size N] [--expect reply|none] [--src-mac MAC] [--count N]
+#             [--pcap FILE] [--force]
+#                  act as the box on eth3 (AF_PACKET, no address): send GRE to
+#                  the POP, answer gw2's ARP for 198.51.100.10, check the reply
+#   bridge on|off  make the box a plain Linux bridge br0, or an open circuit
+#   pop-mode gre|routed   server->PC traffic into GRE (default) or plain routing
+#   box-model start [--duration S] [--key N|none] [--csum|--no-csum] [--pcap F] | stop
+#                  a user-space model of the GRE box on eth2/eth3 (box must be
+#                  open): what l2bpf must do, to prove the lab end to end
+#   gre-config [--key N|none] [--csum|--no-csum]   change the POP's GRE port
+#   ping [-6] [N]  ping server from PC;   iperf [SECONDS]  TCP PC -> server
+#   warm           make sure OVS knows its tunnel next hop (gw2) again
+#   status         addresses, box state, POP mode, OVS flows and counters
+#   x NODE CMD...  run CMD in a node's namespace (pc gw1 box gw2 pop srv);
+#                  on pop with the OVS environment (ovs-vsctl, ovs-ofctl work)
+#
+# Only documentation addresses (RFC 5737, RFC 3849) inside private namespaces;
+# every traffic command is bounded by a count and a timeout. See
+# lab/seed-README.md for the why of every setting.
+
+# ---------------------------------------------------------------- knobs
+: "${SEED_P:=l2seed-}"
+: "${SEED_MTU_UNDERLAY:=1600}" # transit, gw2<->POP, br-phy: >= 1532 (1500 + 20 + 12)
+: "${SEED_MTU_EDGE:=1500}"     # PC<->gw1, POP<->server, br-int
+: "${SEED_PY:=/usr/bin/python3}"
+
+# ---------------------------------------------------------------- addresses
+SEED_PC_IP4=192.0.2.10 SEED_GW1_PC_IP4=192.0.2.1 SEED_PC_NET4=192.0.2.0/26
+SEED_GW1_TR_IP4=198.51.100.1 SEED_GW2_TR_IP4=198.51.100.2 SEED_LOCAL_IP4=198.51.100.10
+SEED_TR_NET4=198.51.100.0/24
+SEED_GW2_POP_IP4=203.0.113.1 SEED_POP_IP4=203.0.113.2 SEED_POP_NET4=203.0.113.0/26
+SEED_OVL_IP4=203.0.113.129 SEED_SRV_IP4=203.0.113.130 SEED_SRV_NET4=203.0.113.128/26
+SEED_PC_IP6=2001:db8:10::10 SEED_GW1_PC_IP6=2001:db8:10::1 SEED_PC_NET6=2001:db8:10::/64
+SEED_GW1_TR_IP6=2001:db8:100::1 SEED_GW2_TR_IP6=2001:db8:100::2 SEED_LOCAL_IP6=2001:db8:100::10
+SEED_GW2_POP_IP6=2001:db8:113::1 SEED_POP_IP6=2001:db8:113::2
+SEED_OVL_IP6=2001:db8:130::1 SEED_SRV_IP6=2001:db8:130::130 SEED_SRV_NET6=2001:db8:130::/64
+
+# Fixed MACs: 02:00:5e:00:<3rd octet of the IPv4 subnet>:<host>, so a capture
+# reads by itself. Ports without an address use a host byte >= 0xa0.
+SEED_MAC_PC=02:00:5e:00:02:0a      # pc0
+SEED_MAC_GW1_PC=02:00:5e:00:02:01  # gw1pc
+SEED_MAC_GW1_TR=02:00:5e:00:64:01  # gw1tr   (198.51.100.1)
+SEED_MAC_ETH2=02:00:5e:00:64:a2    # box eth2
+SEED_MAC_ETH3=02:00:5e:00:64:a3    # box eth3
+SEED_MAC_GW2_TR=02:00:5e:00:64:02  # gw2tr   (198.51.100.2)
+SEED_MAC_GW2_POP=02:00:5e:00:71:01 # gw2pop  (203.0.113.1)
+SEED_MAC_BR_PHY=02:00:5e:00:71:02  # br-phy  (203.0.113.2, the GRE endpoint)
+SEED_MAC_POP_GW2=02:00:5e:00:71:a2 # popgw2  (veth in br-phy)
+SEED_MAC_BR_INT=02:00:5e:00:71:81  # br-int  (203.0.113.129, server's gateway)
+SEED_MAC_POP_SRV=02:00:5e:00:71:a1 # popsrv  (veth in br-int)
+SEED_MAC_SRV=02:00:5e:00:71:82     # srv0    (203.0.113.130)
+
+SEED_NODES="pc gw1 box gw2 pop srv"
+SEED_GRE_PORT=gre0
+
+# ---------------------------------------------------------------- helpers
+seed_step() { printf '== %s\n' "$*"; }
+seed_info() { printf '   %s\n' "$*"; }
+seed_warn() { printf '!! %s\n' "$*" >&2; }
+
+# Namespace of a node: seed_ns gw2 -> l2seed-gw2
+seed_ns() { printf '%s%s\n' "$SEED_P" "$1"; }
+# All state of this prefix (OVS database, sockets, logs, pid files).
+seed_dir() { printf '/tmp/%sovs\n' "$SEED_P"; }
+
+_seed_prefix_ok() {
+	[[ $SEED_P =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$ ]] || {
+		seed_warn "bad prefix '$SEED_P' (letters, digits, _ . -; at most 16)"
+		return 1
+	}
+}
+
+# Run a command in a node's namespace: seed_x gw2 ip route
+seed_x() {
+	local node=$1
+	shift
+	if [ "$node" = pop ]; then
+		seed_ovs "$@"
+	else
+		ip netns exec "$(seed_ns "$node")" "$@"
+	fi
+}
+
+# In the POP namespace with the environment that points every OVS tool at
+# this prefix's private daemons (never at a system-wide OVS).
+seed_ovs() {
+	local d
+	d=$(seed_dir)
+	OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d \
+		ip netns exec "$(seed_ns pop)" "$@"
+}
+seed_vsctl() { seed_ovs ovs-vsctl --db="unix:$(seed_dir)/db.sock" --timeout=10 "$@"; }
+seed_ofctl() { seed_ovs ovs-ofctl "$@"; }
+seed_appctl() { seed_ovs ovs-appctl -t "$(seed_dir)/ovs-vswitchd.ctl" "$@"; }
+
+# Run, and say what failed.
+_seed_do() {
+	"$@" || {
+		local rc=$?
+		seed_warn "failed ($rc): $*"
+		return "$rc"
+	}
+}
+
+_seed_ns_exists() { ip netns list | awk '{print $1}' | grep -qxF "$1"; }
+seed_is_up() { _seed_ns_exists "$(seed_ns pop)" && [ -S "$(seed_dir)/db.sock" ]; }
+
+# ---------------------------------------------------------------- teardown
+# Stop this prefix's processes and delete its namespaces. Only touches: the
+# pids in our pid files (and only when they run inside our POP namespace),
+# processes living in our own namespaces, namespaces named ${P}<node>, and
+# the folder /tmp/${P}ovs.
+seed_down() {
+	_seed_prefix_ok || return 1
+	local d node ns pid f pids
+	d=$(seed_dir)
+	# A caller that attached something to the box (l2bpf) can define
+	# seed_pre_down_hook to undo it while the namespaces still exist.
+	if declare -F seed_pre_down_hook >/dev/null; then
+		seed_pre_down_hook || seed_warn "seed_pre_down_hook failed"
+	fi
+	for f in ovs-vswitchd ovsdb-server; do
+		[ -f "$d/$f.pid" ] || continue
+		pid=$(cat "$d/$f.pid" 2>/dev/null)
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		if [ -d "/proc/$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" = "$(seed_ns pop)" ]; then
+			kill "$pid" 2>/dev/null
+			for _ in $(seq 1 30); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+		fi
+	done
+	# Whatever still runs inside our namespaces (an iperf3 server, an OVS
+	# whose pid file was lost) is ours: stop it by pid, or the namespace
+	# outlives its name.
+	for node in $SEED_NODES; do
+		ns=$(seed_ns "$node")
+		_seed_ns_exists "$ns" || continue
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] || continue
+		# shellcheck disable=SC2086
+		kill $pids 2>/dev/null
+		sleep 0.3
+		for pid in $pids; do [ -d "/proc/$pid" ] && kill -9 "$pid" 2>/dev/null; done
+	done
+	for node in $SEED_NODES; do
+		ns=$(seed_ns "$node")
+		_seed_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
+	done
+	[ -d "$d" ] && rm -rf -- "$d"
+	return 0
+}
+
+# ---------------------------------------------------------------- build
+_seed_ns_add() {
+	local ns
+	ns=$(seed_ns "$1")
+	_seed_do ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	# No DAD (addresses usable at once), no router advertisements.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 \
+		net.ipv6.conf.default.accept_ra=0 >/dev/null
+}
+
+# veth between two nodes: _seed_veth nodeA devA macA nodeB devB macB mtu
+# (an empty mac leaves the kernel's random one)
+_seed_veth() {
+	local na=$1 da=$2 ma=$3 nb=$4 db=$5 mb=$6 mtu=$7
+	_seed_do ip link add "$da" netns "$(seed_ns "$na")" type veth \
+		peer name "$db" netns "$(seed_ns "$nb")" || return 1
+	ip -n "$(seed_ns "$na")" link set dev "$da" ${ma:+address "$ma"} mtu "$mtu" up &&
+		ip -n "$(seed_ns "$nb")" link set dev "$db" ${mb:+address "$mb"} mtu "$mtu" up
+}
+
+# addr NODE DEV ADDR/PLEN...
+_seed_addr() {
+	local node=$1 dev=$2 a
+	shift 2
+	for a in "$@"; do
+		case "$a" in
+		*:*) _seed_do ip -n "$(seed_ns "$node")" addr add "$a" dev "$dev" nodad || return 1 ;;
+		*) _seed_do ip -n "$(seed_ns "$node")" addr add "$a" dev "$dev" || return 1 ;;
+		esac
+	done
+}
+
+# Transmit checksum offload off (and with it TSO): see seed-README.md.
+_seed_txoff() { seed_x "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || seed_warn "ethtool -K $2 tx off failed in $1"; }
+
+seed_up() {
+	local key=none csum=0 bridge=0 mode=gre
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--key) key=$2; shift ;;
+		--key=*) key=${1#--key=} ;;
+		--csum) csum=1 ;;
+		--no-csum) csum=0 ;;
+		--bridge) bridge=1 ;;
+		--routed) mode=routed ;;
+		--mtu-underlay) SEED_MTU_UNDERLAY=$2; shift ;;
+		--mtu-underlay=*) SEED_MTU_UNDERLAY=${1#--mtu-underlay=} ;;
+		*) seed_warn "seed_up: unknown option '$1'"; return 2 ;;
+		esac
+		shift
+	done
+	_seed_prefix_ok || return 2
+	[[ $key == none || $key =~ ^[0-9]+$ ]] || { seed_warn "--key wants a number or 'none'"; return 2; }
+	[[ $SEED_MTU_UNDERLAY =~ ^[0-9]+$ ]] || { seed_warn "--mtu-underlay wants a number"; return 2; }
+	local t
+	for t in ip ethtool ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-ofctl nft "$SEED_PY"; do
+		command -v "$t" >/dev/null || { seed_warn "$t is missing"; return 3; }
+	done
+	[ "$(id -u)" = 0 ] || { seed_warn "needs root (namespaces, OVS)"; return 3; }
+	if [ "$SEED_MTU_UNDERLAY" -lt $((SEED_MTU_EDGE + 32)) ]; then
+		seed_warn "underlay MTU $SEED_MTU_UNDERLAY < $((SEED_MTU_EDGE + 32)): a ${SEED_MTU_EDGE}-byte inner packet with key+csum does not fit; OVS drops it silently (no ICMP)"
+	fi
+
+	seed_step "removing leftovers of prefix $SEED_P"
+	seed_down
+
+	seed_step "namespaces: $(for n in $SEED_NODES; do printf '%s ' "$(seed_ns "$n")"; done)"
+	local n
+	# The box must not speak IPv6 by itself (no link-local, no MLD/ND).
+	for n in $SEED_NODES; do _seed_ns_add "$n" || return 1; done
+	seed_x box sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+
+	seed_step "links (underlay MTU $SEED_MTU_UNDERLAY, edge MTU $SEED_MTU_EDGE)"
+	_seed_veth pc pc0 "$SEED_MAC_PC" gw1 gw1pc "$SEED_MAC_GW1_PC" "$SEED_MTU_EDGE" || return 1
+	_seed_veth gw1 gw1tr "$SEED_MAC_GW1_TR" box eth2 "$SEED_MAC_ETH2" "$SEED_MTU_UNDERLAY" || return 1
+	_seed_veth box eth3 "$SEED_MAC_ETH3" gw2 gw2tr "$SEED_MAC_GW2_TR" "$SEED_MTU_UNDERLAY" || return 1
+	_seed_veth gw2 gw2pop "$SEED_MAC_GW2_POP" pop popgw2 "$SEED_MAC_POP_GW2" "$SEED_MTU_UNDERLAY" || return 1
+	_seed_veth pop popsrv "$SEED_MAC_POP_SRV" srv srv0 "$SEED_MAC_SRV" "$SEED_MTU_EDGE" || return 1
+
+	seed_step "addresses and routes"
+	_seed_addr pc pc0 "$SEED_PC_IP4/26" "$SEED_PC_IP6/64" || return 1
+	seed_x pc ip route add default via "$SEED_GW1_PC_IP4"
+	seed_x pc ip -6 route add default via "$SEED_GW1_PC_IP6"
+
+	_seed_addr gw1 gw1pc "$SEED_GW1_PC_IP4/26" "$SEED_GW1_PC_IP6/64" || return 1
+	_seed_addr gw1 gw1tr "$SEED_GW1_TR_IP4/24" "$SEED_GW1_TR_IP6/64" || return 1
+	_seed_do seed_x gw1 ip route add "$SEED_SRV_NET4" via "$SEED_GW2_TR_IP4" || return 1
+	_seed_do seed_x gw1 ip -6 route add "$SEED_SRV_NET6" via "$SEED_GW2_TR_IP6" || return 1
+
+	_seed_addr gw2 gw2tr "$SEED_GW2_TR_IP4/24" "$SEED_GW2_TR_IP6/64" || return 1
+	_seed_addr gw2 gw2pop "$SEED_GW2_POP_IP4/26" "$SEED_GW2_POP_IP6/64" || return 1
+	_seed_do seed_x gw2 ip route add "$SEED_SRV_NET4" via "$SEED_POP_IP4" || return 1
+	_seed_do seed_x gw2 ip -6 route add "$SEED_SRV_NET6" via "$SEED_POP_IP6" || return 1
+	_seed_do seed_x gw2 ip route add "$SEED_PC_NET4" via "$SEED_GW1_TR_IP4" || return 1
+	_seed_do seed_x gw2 ip -6 route add "$SEED_PC_NET6" via "$SEED_GW1_TR_IP6" || return 1
+
+	_seed_addr srv srv0 "$SEED_SRV_IP4/26" "$SEED_SRV_IP6/64" || return 1
+	seed_x srv ip route add default via "$SEED_OVL_IP4"
+	seed_x srv ip -6 route add default via "$SEED_OVL_IP6"
+
+	for n in gw1 gw2; do
+		seed_x "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+	done
+
+	seed_step "offloads"
+	# Senders whose frames cross the XDP box, or enter OVS through AF_PACKET,
+	# must carry finished checksums and MTU-sized frames.
+	for n in "pc pc0" "gw1 gw1tr" "gw2 gw2tr" "gw2 gw2pop" "srv srv0" "pop popgw2" "pop popsrv"; do
+		# shellcheck disable=SC2086
+		_seed_txoff $n
+	done
+	seed_info "tx checksum offload (and TSO) off: pc0 gw1tr gw2tr gw2pop srv0 popgw2 popsrv"
+	# Frames the box XDP-redirects into eth2/eth3 are delivered only if the
+	# peer veth has NAPI: GRO on gives it.
+	seed_x gw1 ethtool -K gw1tr gro on >/dev/null
+	seed_x gw2 ethtool -K gw2tr gro on >/dev/null
+	seed_info "GRO on: gw1tr gw2tr (peers of the box ports: XDP redirect needs NAPI there)"
+	# The seed's lesson: GRO on the POP merges packets past the MTU. Off.
+	seed_x pop ethtool -K popgw2 gro off >/dev/null 2>&1
+	seed_info "GRO off: popgw2 (POP underlay port)"
+
+	seed_pop_start || return 1
+	seed_pop_config "$key" "$csum" || return 1
+	seed_pop_mode "$mode" || return 1
+
+	if [ "$bridge" = 1 ]; then
+		seed_box_bridge || return 1
+	else
+		seed_info "box: open circuit (eth2, eth3 up, nothing between them)"
+	fi
+
+	seed_step "warming up neighbours"
+	seed_x srv ping -c 1 -W 2 -q "$SEED_OVL_IP4" >/dev/null 2>&1 ||
+		seed_warn "server cannot ping its gateway $SEED_OVL_IP4"
+	seed_x srv ping -6 -c 1 -W 2 -q "$SEED_OVL_IP6" >/dev/null 2>&1 || true
+	seed_x pc ping -c 1 -W 2 -q "$SEED_GW1_PC_IP4" >/dev/null 2>&1 ||
+		seed_warn "PC cannot ping gw1"
+	seed_pop_warm
+	seed_appctl tnl/neigh/show 2>/dev/null | sed -n '3,$p' | sed 's/^/   OVS neighbour: /'
+
+	seed_step "lab $SEED_P up"
+	seed_show_plan
+}
+
+# ---------------------------------------------------------------- POP (OVS)
+seed_pop_start() {
+	local d
+	d=$(seed_dir)
+	seed_step "POP: Open vSwitch user-space datapath in $(seed_ns pop), state in $d"
+	mkdir -p "$d" && chmod 700 "$d" || return 1
+	_seed_do ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema >/dev/null || return 1
+	_seed_do seed_ovs ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" \
+		--pidfile="$d/ovsdb-server.pid" --unixctl="$d/ovsdb-server.ctl" \
+		--log-file="$d/ovsdb-server.log" --no-chdir --detach 2>"$d/ovsdb-server.err" ||
+		{ cat "$d/ovsdb-server.err" >&2; return 1; }
+	_seed_do seed_vsctl --no-wait init || return 1
+	_seed_do seed_ovs ovs-vswitchd "unix:$d/db.sock" --pidfile="$d/ovs-vswitchd.pid" \
+		--unixctl="$d/ovs-vswitchd.ctl" --log-file="$d/ovs-vswitchd.log" \
+		--no-chdir --detach 2>"$d/ovs-vswitchd.err" || { cat "$d/ovs-vswitchd.err" >&2; return 1; }
+	seed_info "ovsdb-server pid $(cat "$d/ovsdb-server.pid"), ovs-vswitchd pid $(cat "$d/ovs-vswitchd.pid")"
+
+	# The veths OVS takes over stay ordinary kernel interfaces: the POP's
+	# kernel still receives every frame on them. It would answer ARP for
+	# 203.0.113.2 on popgw2 (and for .129 on popsrv) with the veth's own MAC,
+	# often before OVS's answer with the bridge MAC; gw2 keeps the first
+	# answer and its GRE then misses OVS's tunnel termination (which wants
+	# the br-phy MAC). So the kernel must not see them: nft ingress drops
+	# everything there (OVS reads the frames with AF_PACKET before the
+	# ingress hook), and no IPv6 on them (no link-local, no ND, no MLD).
+	seed_x pop sysctl -qw net.ipv6.conf.popgw2.disable_ipv6=1 net.ipv6.conf.popsrv.disable_ipv6=1 >/dev/null
+	seed_x pop nft -f - <<-EOF || { seed_warn "nft ingress isolation of the OVS ports failed"; return 1; }
+		table netdev l2seed_ovsports {
+			chain popgw2 {
+				type filter hook ingress device "popgw2" priority 0; policy drop;
+				counter comment "frames for OVS only, never for the POP kernel"
+			}
+			chain popsrv {
+				type filter hook ingress device "popsrv" priority 0; policy drop;
+				counter comment "frames for OVS only, never for the POP kernel"
+			}
+		}
+	EOF
+
+	# Underlay: br-phy holds the veth toward gw2; its LOCAL port (a tap in
+	# the POP's kernel) carries the tunnel endpoint address.
+	_seed_do seed_vsctl add-br br-phy -- set bridge br-phy datapath_type=netdev \
+		other-config:hwaddr="\"$SEED_MAC_BR_PHY\"" \
+		-- set interface br-phy mtu_request="$SEED_MTU_UNDERLAY" \
+		-- add-port br-phy popgw2 -- set interface popgw2 ofport_request=1 || return 1
+	# Overlay: br-int holds the veth toward the server and the GRE port.
+	_seed_do seed_vsctl add-br br-int -- set bridge br-int datapath_type=netdev \
+		other-config:hwaddr="\"$SEED_MAC_BR_INT\"" fail-mode=secure \
+		-- set interface br-int mtu_request="$SEED_MTU_EDGE" \
+		-- add-port br-int popsrv -- set interface popsrv ofport_request=1 \
+		-- add-port br-int "$SEED_GRE_PORT" -- set interface "$SEED_GRE_PORT" type=gre \
+		ofport_request=2 options:remote_ip="$SEED_LOCAL_IP4" \
+		options:local_ip="$SEED_POP_IP4" options:packet_type=legacy_l3 || return 1
+	for _ in $(seq 1 50); do
+		seed_x pop ip link show br-phy >/dev/null 2>&1 && seed_x pop ip link show br-int >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	seed_x pop ip link set br-phy up && seed_x pop ip link set br-int up || return 1
+	_seed_addr pop br-phy "$SEED_POP_IP4/26" "$SEED_POP_IP6/64" || return 1
+	_seed_addr pop br-int "$SEED_OVL_IP4/26" "$SEED_OVL_IP6/64" || return 1
+	_seed_do seed_x pop ip route add default via "$SEED_GW2_POP_IP4" || return 1
+	_seed_do seed_x pop ip -6 route add default via "$SEED_GW2_POP_IP6" || return 1
+	# GRE that OVS does not terminate would reach the POP's kernel, which has
+	# no GRE: it would answer with ICMP protocol-unreachable. Drop, counted.
+	seed_x pop nft -f - <<-EOF || seed_warn "nft rule in POP failed"
+		table inet l2seed {
+			chain input {
+				type filter hook input priority 0; policy accept;
+				meta l4proto gre counter drop comment "GRE not terminated by OVS"
+			}
+		}
+	EOF
+	seed_info "br-phy $SEED_MAC_BR_PHY $SEED_POP_IP4/26 (tunnel endpoint), port popgw2"
+	seed_info "br-int $SEED_MAC_BR_INT $SEED_OVL_IP4/26 (server gateway), ports popsrv, $SEED_GRE_PORT"
+	seed_appctl tnl/neigh/aging 3600 >/dev/null || seed_warn "tnl/neigh/aging 3600 failed"
+	seed_flows_base || return 1
+}
+
+# OVS sends GRE only when its own neighbour cache (tnl/neigh, separate from
+# the kernel's) knows the next hop, gw2 (203.0.113.1); on a miss it sends an
+# ARP request and DROPS that packet. It learns the entry by snooping ARP on
+# br-phy (ARP replies only), and forgets it after an idle time (900 s by
+# default; seed_up sets the maximum, 3600 s). It snoops only on upcalls: an
+# ARP reply that matches a datapath flow still cached (10 s idle) teaches it
+# nothing. So: purge the datapath flows, make the POP's kernel ARP for gw2,
+# check. The traffic helpers here call this first; call it (bash
+# lab/seed.sh warm) before your own traffic after a long pause.
+seed_pop_warm() {
+	local i
+	for i in 1 2 3 4; do
+		if seed_appctl tnl/neigh/show 2>/dev/null | grep -q "^$SEED_GW2_POP_IP4 "; then
+			return 0
+		fi
+		seed_appctl revalidator/purge >/dev/null 2>&1
+		seed_x pop ip neigh flush dev br-phy >/dev/null 2>&1
+		seed_x pop ping -c 1 -W 1 -q "$SEED_GW2_POP_IP4" >/dev/null 2>&1
+		seed_x pop ping -6 -c 1 -W 1 -q "$SEED_GW2_POP_IP6" >/dev/null 2>&1
+		sleep 0.2
+	done
+	seed_warn "OVS has not learnt gw2 ($SEED_GW2_POP_IP4) in tnl/neigh: the first GRE packet will be lost"
+	return 1
+}
+
+# Flows on br-int (cookie 0x1 = always, 0x2 = gre mode only). br-phy keeps
+# its default NORMAL flow: a learning switch between popgw2 and LOCAL, where
+# OVS terminates GRE addressed to 203.0.113.2 and snoops ARP for its
+# tunnel neighbour cache.
+seed_flows_base() {
+	seed_ofctl del-flows br-int || return 1
+	_seed_do seed_ofctl add-flows br-int - <<-EOF || return 1
+		cookie=0x1,priority=0,actions=drop
+		cookie=0x1,priority=10,in_port=LOCAL,actions=output:popsrv
+		cookie=0x1,priority=10,in_port=popsrv,actions=LOCAL
+		cookie=0x1,priority=100,in_port=$SEED_GRE_PORT,ip,nw_dst=$SEED_SRV_NET4,actions=mod_dl_src:$SEED_MAC_BR_INT,mod_dl_dst:$SEED_MAC_SRV,dec_ttl,output:popsrv
+		cookie=0x1,priority=100,in_port=$SEED_GRE_PORT,ipv6,ipv6_dst=$SEED_SRV_NET6,actions=mod_dl_src:$SEED_MAC_BR_INT,mod_dl_dst:$SEED_MAC_SRV,dec_ttl,output:popsrv
+	EOF
+}
+
+# gre:    server -> PC net goes into the GRE port; the POP kernel does not
+#         forward, so plain (untunnelled) PC traffic is dropped at the POP.
+# routed: no GRE flows; server -> PC net goes to LOCAL and the POP kernel
+#         routes it back through gw2 (forwarding on): the plain routed path.
+seed_pop_mode() {
+	local mode=${1:-gre}
+	case "$mode" in
+	gre)
+		seed_ofctl del-flows br-int cookie=0x2/-1 || return 1
+		_seed_do seed_ofctl add-flows br-int - <<-EOF || return 1
+			cookie=0x2,priority=100,in_port=popsrv,dl_dst=$SEED_MAC_BR_INT,ip,nw_dst=$SEED_PC_NET4,actions=dec_ttl,output:$SEED_GRE_PORT
+			cookie=0x2,priority=100,in_port=popsrv,dl_dst=$SEED_MAC_BR_INT,ipv6,ipv6_dst=$SEED_PC_NET6,actions=dec_ttl,output:$SEED_GRE_PORT
+		EOF
+		seed_x pop sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0 >/dev/null
+		;;
+	routed)
+		seed_ofctl del-flows br-int cookie=0x2/-1 || return 1
+		seed_x pop sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+		;;
+	*) seed_warn "pop mode: gre or routed"; return 2 ;;
+	esac
+	seed_info "POP mode: $mode"
+}
+
+seed_pop_mode_get() {
+	if seed_ofctl dump-flows br-int cookie=0x2/-1 2>/dev/null | grep -q 'cookie=0x2'; then
+		echo gre
+	else
+		echo routed
+	fi
+}
+
+# seed_pop_config KEY(none|N) CSUM(0|1): the GRE port's key and checksum.
+seed_pop_config() {
+	local key=${1:-none} csum=${2:-0} args=()
+	if [ "$key" = none ]; then
+		seed_vsctl remove interface "$SEED_GRE_PORT" options key >/dev/null 2>&1
+	else
+		args+=(options:key="$key")
+	fi
+	if [ "$csum" = 1 ]; then
+		args+=(options:csum=true)
+	else
+		seed_vsctl remove interface "$SEED_GRE_PORT" options csum >/dev/null 2>&1
+	fi
+	if [ ${#args[@]} -gt 0 ]; then
+		_seed_do seed_vsctl set interface "$SEED_GRE_PORT" "${args[@]}" || return 1
+	fi
+	seed_info "GRE port $SEED_GRE_PORT: $(seed_vsctl get interface "$SEED_GRE_PORT" options)"
+}
+
+# Prints "KEY CSUM" as configured in OVSDB: e.g. "none 0", "42 1".
+seed_pop_config_get() {
+	local o key csum=0
+	o=$(seed_vsctl get interface "$SEED_GRE_PORT" options 2>/dev/null) || return 1
+	key=$(grep -o 'key="\?[0-9]*' <<<"$o" | grep -o '[0-9]*$')
+	grep -q 'csum="\?true' <<<"$o" && csum=1
+	echo "${key:-none} $csum"
+}
+
+# ---------------------------------------------------------------- the box
+# A plain Linux bridge between eth2 and eth3, to test the topology without
+# l2bpf. STP off, no bridge netfilter, no addresses.
+seed_box_bridge() {
+	local b
+	b=$(seed_ns box)
+	if ip -n "$b" link show br0 >/dev/null 2>&1; then
+		seed_info "box: br0 already there"
+		return 0
+	fi
+	if ip -n "$b" link show eth2 2>/dev/null | grep -q 'prog/xdp'; then
+		seed_warn "box: an XDP program is attached to eth2; detach l2bpf before bridging"
+		return 1
+	fi
+	_seed_do ip -n "$b" link add br0 type bridge stp_state 0 forward_delay 0 ageing_time 30000 || return 1
+	ip -n "$b" link set br0 type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 2>/dev/null
+	ip -n "$b" link set br0 mtu "$SEED_MTU_UNDERLAY"
+	ip -n "$b" link set eth2 master br0 && ip -n "$b" link set eth3 master br0 &&
+		ip -n "$b" link set br0 up || return 1
+	seed_info "box: Linux bridge br0 = eth2 + eth3 (no address)"
+}
+
+seed_box_unbridge() {
+	local b
+	b=$(seed_ns box)
+	ip -n "$b" link show br0 >/dev/null 2>&1 || return 0
+	ip -n "$b" link set eth2 nomaster
+	ip -n "$b" link set eth3 nomaster
+	ip -n "$b" link del br0
+	ip -n "$b" link set eth2 up
+	ip -n "$b" link set eth3 up
+	seed_info "box: br0 removed, open circuit"
+}
+
+seed_box_state() {
+	local b
+	b=$(seed_ns box)
+	if ip -n "$b" link show eth2 2>/dev/null | grep -q 'prog/xdp' ||
+		ip -n "$b" link show eth3 2>/dev/null | grep -q 'prog/xdp'; then
+		echo xdp
+	elif ip -n "$b" link show br0 >/dev/null 2>&1; then
+		echo bridge
+	else
+		echo open
+	fi
+}
+
+# ---------------------------------------------------------------- traffic
+# seed_ping [-6] [COUNT] [extra ping args]: PC -> server. Returns ping's status.
+seed_ping() {
+	local fam=4 dst=$SEED_SRV_IP4 count=3
+	seed_pop_warm >/dev/null 2>&1
+	[ "${1:-}" = -6 ] && { fam=6; dst=$SEED_SRV_IP6; shift; }
+	[[ ${1:-} =~ ^[0-9]+$ ]] && { count=$1; shift; }
+	seed_x pc timeout $((count * 2 + 5)) ping -"$fam" -c "$count" -W 2 -i 0.2 "$@" "$dst"
+}
+
+# seed_iperf [SECONDS] [extra iperf3 client args]: TCP PC -> server; prints
+# the receiver's Mbit/s. The server is a one-shot iperf3 under a timeout.
+seed_iperf() {
+	local secs=${1:-3} pid json rc=0
+	seed_pop_warm >/dev/null 2>&1
+	[ $# -gt 0 ] && shift
+	ip netns exec "$(seed_ns srv)" timeout $((secs + 20)) iperf3 -s -1 -B "$SEED_SRV_IP4" -p 5201 >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 1 50); do
+		seed_x srv ss -ltn 2>/dev/null | grep -q "$SEED_SRV_IP4:5201" && break
+		sleep 0.1
+	done
+	if json=$(seed_x pc timeout $((secs + 15)) iperf3 -c "$SEED_SRV_IP4" -p 5201 -t "$secs" -J "$@" 2>/dev/null); then
+		"$SEED_PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+s = r["end"]["sum_received"]; t = r["end"]["sum_sent"]
+print("%.0f Mbit/s received (%d bytes in %.1f s, %d retransmits)" % (
+    s["bits_per_second"] / 1e6, s["bytes"], s["seconds"], t.get("retransmits", 0)))' <<<"$json" || rc=1
+	else
+		rc=1
+		"$SEED_PY" -c 'import json,sys; print("iperf3: " + json.load(sys.stdin).get("error", "failed"))' <<<"${json:-"{}"}" 2>/dev/null
+	fi
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return "$rc"
+}
+
+# ---------------------------------------------------------------- GRE probe
+# Python, standard library only (struct, socket; no scapy). The prelude is
+# shared by the probe and the box model below.
+_seed_py_lib() {
+	cat <<'PY'
+import argparse, json, os, select, signal, socket, struct, sys, time
+
+ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, ETH_P_ARP = 0x0003, 0x0800, 0x86DD, 0x0806
+PACKET_OUTGOING = 4
+GRE_C, GRE_K, GRE_S = 0x8000, 0x2000, 0x1000
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+def mac(s):
+    return bytes.fromhex(s.replace(":", ""))
+
+def macs(b):
+    return ":".join("%02x" % x for x in b)
+
+def ip4(src, dst, proto, payload, ttl=64, ident=0, df=True):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
+                    0x4000 if df else 0, ttl, proto, 0,
+                    socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", csum16(h)) + h[12:] + payload
+
+def gre_wrap(proto, inner, key, csum, bad_csum=False):
+    """GRE header (RFC 2784/2890) + inner. key: None or int."""
+    flags = (GRE_C if csum else 0) | (GRE_K if key is not None else 0)
+    h = struct.pack("!HH", flags, proto)
+    if csum:
+        h += b"\0\0\0\0"
+    if key is not None:
+        h += struct.pack("!I", key)
+    g = h + inner
+    if csum:
+        c = csum16(g) ^ (0x5555 if bad_csum else 0)
+        g = g[:4] + struct.pack("!H", c) + g[6:]
+    return g
+
+def gre_unwrap(g):
+    """(flags, proto, csum_ok or None, key or None, offset of inner)"""
+    flags, proto = struct.unpack("!HH", g[:4])
+    off, ok, key = 4, None, None
+    if flags & GRE_C:
+        ok = csum16(g) == 0
+        off += 4
+    if flags & GRE_K:
+        key = struct.unpack("!I", g[off:off + 4])[0]
+        off += 4
+    if flags & GRE_S:
+        off += 4
+    return flags, proto, ok, key, off
+
+class Pcap:
+    def __init__(self, path):
+        self.f = open(path, "wb") if path else None
+        if self.f:
+            self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    def __call__(self, frame):
+        if self.f:
+            t = time.time()
+            self.f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame)
+    def close(self):
+        if self.f:
+            self.f.close()
+
+def packet_socket(dev):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((dev, ETH_P_ALL))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    return s
+
+def arp_reply_for(f, local, my_mac):
+    """The ARP reply to frame f if it asks for local, else None."""
+    if len(f) < 42 or struct.unpack("!H", f[12:14])[0] != ETH_P_ARP:
+        return None
+    op = struct.unpack("!H", f[20:22])[0]
+    sha, spa, tpa = f[22:28], f[28:32], f[38:42]
+    if op != 1 or socket.inet_ntoa(tpa) != local:
+        return None
+    return (f[6:12] + my_mac + struct.pack("!H", ETH_P_ARP) +
+            struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, 2) + my_mac + tpa + sha + spa)
+PY
+}
+
+# The probe: act as the box on one port (AF_PACKET, no IP address): send
+# GRE/IPv4 carrying an ICMP echo request toward the POP, answer ARP for the
+# box's address, and check the GRE reply that comes back.
+_seed_probe_py() {
+	cat <<'PY'
+ap = argparse.ArgumentParser()
+ap.add_argument("--dev", required=True)
+ap.add_argument("--src-mac", required=True)      # outer Ethernet source
+ap.add_argument("--dst-mac", required=True)      # outer Ethernet destination (gw2)
+ap.add_argument("--arp-mac", required=True)      # MAC given in ARP answers for --local
+ap.add_argument("--local", required=True)        # the box's address (outer source)
+ap.add_argument("--remote", required=True)       # the POP (outer destination)
+ap.add_argument("--inner-src", required=True)
+ap.add_argument("--inner-dst", required=True)
+ap.add_argument("--key", default="none")
+ap.add_argument("--csum", type=int, default=0)
+ap.add_argument("--bad-csum", type=int, default=0)
+ap.add_argument("--size", type=int, default=84)  # inner IP packet length
+ap.add_argument("--expect", default="reply")     # reply | none
+ap.add_argument("--expect-key", default="none")
+ap.add_argument("--expect-csum", type=int, default=0)
+ap.add_argument("--count", type=int, default=3)
+ap.add_argument("--interval", type=float, default=1.0)
+ap.add_argument("--wait", type=float, default=1.5)
+ap.add_argument("--pcap", default="")
+a = ap.parse_args()
+
+v6 = ":" in a.inner_dst
+ident = os.getpid() & 0xFFFF
+
+def inner_packet(seq):
+    if v6:
+        plen = max(a.size - 40, 8)
+        body = bytes((i & 0xFF) for i in range(plen - 8))
+        icmp = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + body
+        src, dst = (socket.inet_pton(socket.AF_INET6, x) for x in (a.inner_src, a.inner_dst))
+        ph = src + dst + struct.pack("!I3xB", len(icmp), 58)
+        icmp = icmp[:2] + struct.pack("!H", csum16(ph + icmp)) + icmp[4:]
+        return struct.pack("!IHBB", 6 << 28, len(icmp), 58, 64) + src + dst + icmp
+    plen = max(a.size - 20, 8)
+    body = bytes((i & 0xFF) for i in range(plen - 8))
+    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + body
+    icmp = icmp[:2] + struct.pack("!H", csum16(icmp)) + icmp[4:]
+    return ip4(a.inner_src, a.inner_dst, 1, icmp, ident=seq)
+
+def gre_packet(inner):
+    return gre_wrap(ETH_P_IPV6 if v6 else ETH_P_IP, inner,
+                    None if a.key == "none" else int(a.key), a.csum, a.bad_csum)
+
+def frame(seq):
+    outer = ip4(a.local, a.remote, 47, gre_packet(inner_packet(seq)), ident=0x1000 + seq)
+    return mac(a.dst_mac) + mac(a.src_mac) + struct.pack("!H", ETH_P_IP) + outer
+
+record = Pcap(a.pcap)
+
+def check_inner(inner, res):
+    """Is this our echo reply? Fill res with what it says."""
+    if v6:
+        if len(inner) < 48 or inner[0] >> 4 != 6 or inner[6] != 58:
+            return False
+        src = socket.inet_ntop(socket.AF_INET6, inner[8:24])
+        dst = socket.inet_ntop(socket.AF_INET6, inner[24:40])
+        plen = struct.unpack("!H", inner[4:6])[0]
+        icmp = inner[40:40 + plen]
+        ph = inner[8:40] + struct.pack("!I3xB", len(icmp), 58)
+        typ, code, _, iid, seq = struct.unpack("!BBHHH", icmp[:8])
+        if typ != 129 or iid != ident:
+            return False
+        res.update(inner_src=src, inner_dst=dst, inner_ttl=inner[7], inner_len=40 + plen,
+                   inner_ip_csum_ok=True, icmp_csum_ok=csum16(ph + icmp) == 0, seq=seq)
+        return True
+    if len(inner) < 28 or inner[0] >> 4 != 4 or inner[9] != 1:
+        return False
+    ihl = (inner[0] & 15) * 4
+    tot = struct.unpack("!H", inner[2:4])[0]
+    icmp = inner[ihl:tot]
+    typ, code, _, iid, seq = struct.unpack("!BBHHH", icmp[:8])
+    if typ != 0 or iid != ident:
+        return False
+    res.update(inner_src=socket.inet_ntoa(inner[12:16]), inner_dst=socket.inet_ntoa(inner[16:20]),
+               inner_ttl=inner[8], inner_len=tot, inner_ip_csum_ok=csum16(inner[:ihl]) == 0,
+               icmp_csum_ok=csum16(icmp) == 0, seq=seq)
+    return True
+
+def parse_gre(f):
+    """A GRE/IPv4 frame from the POP to us: dict of what it carries, else None."""
+    if len(f) < 14 + 20 + 4 or struct.unpack("!H", f[12:14])[0] != ETH_P_IP:
+        return None
+    ip = f[14:]
+    ihl = (ip[0] & 15) * 4
+    if ip[9] != 47 or socket.inet_ntoa(ip[12:16]) != a.remote or socket.inet_ntoa(ip[16:20]) != a.local:
+        return None
+    tot = struct.unpack("!H", ip[2:4])[0]
+    fl = struct.unpack("!H", ip[6:8])[0]
+    g = ip[ihl:tot]
+    flags, proto = struct.unpack("!HH", g[:4])
+    r = {"eth_src": macs(f[6:12]), "eth_dst": macs(f[0:6]),
+         "outer_len": tot, "outer_ttl": ip[8], "outer_id": struct.unpack("!H", ip[4:6])[0],
+         "outer_df": bool(fl & 0x4000), "outer_ip_csum_ok": csum16(ip[:ihl]) == 0,
+         "gre_flags": "0x%04x" % flags, "gre_version": flags & 7, "gre_proto": "0x%04x" % proto,
+         "gre_csum": None, "gre_csum_ok": None, "gre_key": None, "gre_seq": None}
+    off = 4
+    if flags & GRE_C:
+        r["gre_csum"] = "0x%04x" % struct.unpack("!H", g[4:6])[0]
+        r["gre_csum_ok"] = csum16(g) == 0
+        off += 4
+    if flags & GRE_K:
+        r["gre_key"] = struct.unpack("!I", g[off:off + 4])[0]
+        off += 4
+    if flags & GRE_S:
+        r["gre_seq"] = struct.unpack("!I", g[off:off + 4])[0]
+        off += 4
+    r["ours"] = check_inner(g[off:], r)
+    return r
+
+def arp_answer(s, f):
+    """Answer an ARP request for --local, as the box would. True if answered."""
+    rep = arp_reply_for(f, a.local, mac(a.arp_mac))
+    if rep is None:
+        return False
+    record(f)
+    s.send(rep)
+    record(rep)
+    print("probe: ARP who-has %s tell %s (%s): answered %s" % (
+        a.local, socket.inet_ntoa(f[28:32]), macs(f[22:28]), a.arp_mac))
+    return True
+
+s = packet_socket(a.dev)
+
+flags = []
+if a.key != "none":
+    flags.append("key %s" % a.key)
+if a.csum:
+    flags.append("bad checksum" if a.bad_csum else "checksum")
+print("probe: on %s, GRE %s -> %s (%s), inner ICMP%s echo %s -> %s, %d bytes, outer eth %s -> %s" % (
+    a.dev, a.local, a.remote, ", ".join(flags) or "no key, no checksum", "v6" if v6 else "",
+    a.inner_src, a.inner_dst, a.size, a.src_mac, a.dst_mac))
+
+reply, others, sent, arps, send_error = None, [], 0, 0, None
+next_send, deadline = time.time(), None
+while True:
+    now = time.time()
+    if reply and a.expect == "reply":
+        break
+    if sent < a.count and now >= next_send:
+        f = frame(sent + 1)
+        try:
+            s.send(f)
+        except OSError as e:
+            send_error = "cannot send a %d-byte frame on %s: %s (MTU?)" % (len(f), a.dev, e.strerror)
+            print("probe: " + send_error)
+            break
+        record(f)
+        sent += 1
+        next_send = now + a.interval
+        if sent == a.count:
+            deadline = now + a.wait
+    if deadline and now >= deadline:
+        break
+    wake = min(x for x in (next_send if sent < a.count else None, deadline) if x is not None)
+    r, _, _ = select.select([s], [], [], max(0.0, wake - time.time()))
+    if not r:
+        continue
+    f, addr = s.recvfrom(65535)
+    if addr[2] == PACKET_OUTGOING:
+        continue
+    if arp_answer(s, f):
+        arps += 1
+        continue
+    g = parse_gre(f)
+    if g is None:
+        continue
+    record(f)
+    if g["ours"] and reply is None:
+        g["after_sends"] = sent
+        reply = g
+    elif not g["ours"]:
+        others.append(g)
+
+record.close()
+
+problems = [send_error] if send_error else []
+if send_error:
+    pass
+elif a.expect == "reply":
+    if not reply:
+        problems.append("no GRE reply within %d probes" % sent)
+    else:
+        want_key = None if a.expect_key == "none" else int(a.expect_key)
+        if reply["gre_key"] != want_key:
+            problems.append("key %s, expected %s" % (reply["gre_key"], want_key))
+        if bool(reply["gre_csum"]) != bool(a.expect_csum):
+            problems.append("checksum present=%s, expected %s" % (bool(reply["gre_csum"]), bool(a.expect_csum)))
+        if reply["gre_csum"] and not reply["gre_csum_ok"]:
+            problems.append("GRE checksum does not verify")
+        if reply["gre_version"] != 0:
+            problems.append("GRE version %d" % reply["gre_version"])
+        if reply["gre_proto"] != ("0x86dd" if v6 else "0x0800"):
+            problems.append("GRE protocol %s" % reply["gre_proto"])
+        if not reply["outer_ip_csum_ok"]:
+            problems.append("outer IPv4 checksum wrong")
+        if not reply["inner_ip_csum_ok"] or not reply["icmp_csum_ok"]:
+            problems.append("inner checksum wrong")
+        if reply["inner_src"] != a.inner_dst or reply["inner_dst"] != a.inner_src:
+            problems.append("inner addresses %s -> %s" % (reply["inner_src"], reply["inner_dst"]))
+        if reply["eth_dst"] != a.arp_mac:
+            problems.append("reply sent to %s, not to the MAC answered in ARP" % reply["eth_dst"])
+        if reply["inner_len"] != a.size:
+            problems.append("inner length %d, sent %d" % (reply["inner_len"], a.size))
+        print("probe: reply after %d probe(s): eth %s -> %s, outer %s -> %s len %d ttl %d id %d df %s ip-csum %s" % (
+            reply["after_sends"], reply["eth_src"], reply["eth_dst"], a.remote, a.local, reply["outer_len"],
+            reply["outer_ttl"], reply["outer_id"], reply["outer_df"], "ok" if reply["outer_ip_csum_ok"] else "BAD"))
+        print("probe:   GRE flags %s ver %d proto %s key %s csum %s%s" % (
+            reply["gre_flags"], reply["gre_version"], reply["gre_proto"], reply["gre_key"], reply["gre_csum"],
+            "" if reply["gre_csum"] is None else (" (verifies)" if reply["gre_csum_ok"] else " (WRONG)")))
+        print("probe:   inner echo reply %s -> %s len %d ttl %d seq %d, checksums %s" % (
+            reply["inner_src"], reply["inner_dst"], reply["inner_len"], reply["inner_ttl"], reply["seq"],
+            "ok" if reply["inner_ip_csum_ok"] and reply["icmp_csum_ok"] else "BAD"))
+else:
+    if reply:
+        problems.append("a GRE reply came back (key %s csum %s) but none was expected" % (reply["gre_key"], reply["gre_csum"]))
+    else:
+        print("probe: no GRE reply to %d probe(s), as expected" % sent)
+if others:
+    print("probe: %d other GRE frame(s) from %s seen" % (len(others), a.remote))
+print("PROBE " + json.dumps({"ok": not problems, "expect": a.expect, "sent": sent, "arp_answered": arps,
+                             "problems": problems, "reply": reply}, sort_keys=True))
+sys.exit(0 if not problems else 1)
+PY
+}
+
+# The box model: a user-space stand-in for what l2bpf's GRE feature must do
+# (seed 3), on AF_PACKET sockets on eth2 and eth3. It is a wire for every
+# frame, except: ARP requests for the box's address are answered with the
+# MAC of the port they came in on; IPv4/IPv6 packets to a tunnelled prefix
+# are remembered per flow (source MAC, destination MAC, port) and sent to
+# the POP in GRE, keeping the original frame's MACs, out of the other port;
+# GRE from the POP to the box is checked (key, checksum), unwrapped, given
+# the Ethernet header from the flow cache (destination = the flow's source
+# MAC, source = its destination MAC) and sent out of the flow's port.
+_seed_boxmodel_py() {
+	cat <<'PY'
+import ipaddress
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--ports", required=True)        # eth2,eth3
+ap.add_argument("--macs", required=True)         # their MACs (ARP answers)
+ap.add_argument("--local", required=True)
+ap.add_argument("--remote", required=True)
+ap.add_argument("--prefix", action="append", default=[])
+ap.add_argument("--key", default="none")
+ap.add_argument("--csum", type=int, default=0)
+ap.add_argument("--duration", type=float, default=30)
+ap.add_argument("--pcap", default="")
+a = ap.parse_args()
+
+nets = [ipaddress.ip_network(p) for p in a.prefix]
+key = None if a.key == "none" else int(a.key)
+local, remote = socket.inet_aton(a.local), socket.inet_aton(a.remote)
+ports = a.ports.split(",")
+pmacs = [mac(m) for m in a.macs.split(",")]
+socks = [packet_socket(p) for p in ports]
+record = Pcap(a.pcap)
+flows = {}
+st = dict(wire=0, arp=0, encap=0, decap=0, decap_miss=0, decap_bad=0, flows=0)
+
+def l4ids(ver, proto, l4):
+    if proto in (6, 17) and len(l4) >= 4:
+        return struct.unpack("!HH", l4[:4])
+    if ((proto == 1 and ver == 4) or (proto == 58 and ver == 6)) and len(l4) >= 6:
+        i = struct.unpack("!H", l4[4:6])[0]   # echo id, both ways
+        return (i, i)
+    return (0, 0)
+
+def ip_packet(b):
+    """(packet without link padding, tuple) for IPv4/IPv6, else (None, None)"""
+    if len(b) >= 20 and b[0] >> 4 == 4:
+        ihl, tot = (b[0] & 15) * 4, struct.unpack("!H", b[2:4])[0]
+        b = b[:tot]
+        return b, (b[12:16], b[16:20], b[9]) + l4ids(4, b[9], b[ihl:])
+    if len(b) >= 40 and b[0] >> 4 == 6:
+        b = b[:40 + struct.unpack("!H", b[4:6])[0]]
+        return b, (b[8:24], b[24:40], b[6]) + l4ids(6, b[6], b[40:])
+    return None, None
+
+def send(i, f):
+    socks[i].send(f)
+    record(f)
+
+def handle(i, f):
+    if len(f) < 14:
+        return
+    et = struct.unpack("!H", f[12:14])[0]
+    rep = arp_reply_for(f, a.local, pmacs[i])
+    if rep is not None:
+        record(f)
+        send(i, rep)
+        st["arp"] += 1
+        return
+    if et == ETH_P_IP and len(f) >= 34 and f[23] == 47 and f[30:34] == local:
+        record(f)
+        ip = f[14:]
+        ihl, tot = (ip[0] & 15) * 4, struct.unpack("!H", ip[2:4])[0]
+        flags, proto, ok, k, off = gre_unwrap(ip[ihl:tot])
+        if ip[12:16] != remote or ok is False or k != key or flags & 7 or proto not in (ETH_P_IP, ETH_P_IPV6):
+            st["decap_bad"] += 1
+            return
+        inner, t = ip_packet(ip[ihl + off:tot])
+        hit = flows.get((t[1], t[0], t[2], t[4], t[3])) if t else None
+        if hit is None:
+            st["decap_miss"] += 1
+            return
+        smac, dmac, port = hit
+        send(port, smac + dmac + struct.pack("!H", proto) + inner)
+        st["decap"] += 1
+        return
+    if et in (ETH_P_IP, ETH_P_IPV6):
+        inner, t = ip_packet(f[14:])
+        if t and t[1] != local and any(ipaddress.ip_address(t[1]) in n for n in nets):
+            record(f)
+            if t not in flows:
+                st["flows"] += 1
+            flows[t] = (f[6:12], f[0:6], i)
+            g = gre_wrap(et, inner, key, a.csum)
+            send(1 - i, f[0:12] + struct.pack("!H", ETH_P_IP) + ip4(a.local, a.remote, 47, g))
+            st["encap"] += 1
+            return
+    socks[1 - i].send(f)
+    st["wire"] += 1
+
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+print("boxmodel: %s <-> %s, local %s, GRE to %s (key %s, csum %s), prefixes %s, for %.0f s" % (
+    ports[0], ports[1], a.local, a.remote, a.key, bool(a.csum), ", ".join(a.prefix), a.duration), flush=True)
+end = time.time() + a.duration
+while not stop and time.time() < end:
+    try:
+        r, _, _ = select.select(socks, [], [], 0.2)
+    except InterruptedError:
+        continue
+    for s in r:
+        f, addr = s.recvfrom(65535)
+        if addr[2] != PACKET_OUTGOING:
+            handle(socks.index(s), f)
+record.close()
+print("BOXMODEL " + json.dumps(st, sort_keys=True), flush=True)
+PY
+}
+
+# seed_box_model_start [--duration S] [--key N|none] [--csum|--no-csum]
+#                      [--pcap FILE]: run the box model in the background
+#   (pid and output in the prefix's state folder); key and checksum default
+#   to the POP's. The box must be an open circuit (no br0, no XDP).
+# seed_box_model_stop: stop it and print its counters.
+seed_box_model_start() {
+	local key csum duration=60 pcap='' d
+	d=$(seed_dir)
+	read -r key csum < <(seed_pop_config_get) || { seed_warn "POP not running"; return 3; }
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--key) key=$2; shift ;;
+		--csum) csum=1 ;;
+		--no-csum) csum=0 ;;
+		--duration) duration=$2; shift ;;
+		--pcap) pcap=$2; shift ;;
+		*) seed_warn "box-model: unknown option '$1'"; return 2 ;;
+		esac
+		shift
+	done
+	[ "$(seed_box_state)" = open ] || { seed_warn "box model: the box must be an open circuit (it is: $(seed_box_state))"; return 3; }
+	seed_box_model_stop >/dev/null 2>&1
+	seed_pop_warm
+	ip netns exec "$(seed_ns box)" timeout "$((${duration%.*} + 5))" "$SEED_PY" -u -c "$(_seed_py_lib; _seed_boxmodel_py)" \
+		--ports eth2,eth3 --macs "$SEED_MAC_ETH2,$SEED_MAC_ETH3" \
+		--local "$SEED_LOCAL_IP4" --remote "$SEED_POP_IP4" \
+		--prefix "$SEED_SRV_NET4" --prefix "$SEED_SRV_NET6" \
+		--key "$key" --csum "$csum" --duration "$duration" ${pcap:+--pcap "$pcap"} \
+		>"$d/boxmodel.out" 2>&1 &
+	echo $! >"$d/boxmodel.pid"
+	for _ in $(seq 1 50); do
+		grep -q '^boxmodel:' "$d/boxmodel.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	sed 's/^/   /' "$d/boxmodel.out"
+	kill -0 "$(cat "$d/boxmodel.pid")" 2>/dev/null
+}
+
+seed_box_model_stop() {
+	local d pid
+	d=$(seed_dir)
+	[ -f "$d/boxmodel.pid" ] || return 0
+	pid=$(cat "$d/boxmodel.pid")
+	rm -f "$d/boxmodel.pid"
+	# $pid is the timeout(1) wrapper we started; it passes TERM on.
+	if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	grep '^BOXMODEL' "$d/boxmodel.out" 2>/dev/null | sed 's/^/   /'
+}
+
+# seed_gre_probe [options]: see the header. Key and checksum default to what
+# the POP's GRE port is configured with; the reply is expected to carry the
+# POP's configuration.
+seed_gre_probe() {
+	local key csum cfg_key cfg_csum bad=0 inner=4 size='' expect=reply src_mac=$SEED_MAC_GW1_TR
+	local count=3 pcap='' force=0 wait=1.5
+	read -r cfg_key cfg_csum < <(seed_pop_config_get) || { seed_warn "POP not running (seed.sh up)"; return 3; }
+	key=$cfg_key csum=$cfg_csum
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--key) key=$2; shift ;;
+		--key=*) key=${1#--key=} ;;
+		--csum) csum=1 ;;
+		--no-csum) csum=0 ;;
+		--bad-csum) csum=1 bad=1 ;;
+		--inner) inner=$2; shift ;;
+		-6) inner=6 ;;
+		--size) size=$2; shift ;;
+		--expect) expect=$2; shift ;;
+		--src-mac) src_mac=$2; shift ;;
+		--count) count=$2; shift ;;
+		--wait) wait=$2; shift ;;
+		--pcap) pcap=$2; shift ;;
+		--force) force=1 ;;
+		*) seed_warn "gre-probe: unknown option '$1'"; return 2 ;;
+		esac
+		shift
+	done
+	[ "$src_mac" = box ] && src_mac=$SEED_MAC_ETH3
+	[[ $key == none || $key =~ ^[0-9]+$ ]] || { seed_warn "--key wants a number or 'none'"; return 2; }
+	local isrc idst
+	if [ "$inner" = 6 ]; then
+		isrc=$SEED_PC_IP6 idst=$SEED_SRV_IP6 size=${size:-104}
+	else
+		isrc=$SEED_PC_IP4 idst=$SEED_SRV_IP4 size=${size:-84}
+	fi
+	if [ "$(seed_box_state)" = xdp ] && [ "$force" = 0 ]; then
+		seed_warn "an XDP program is attached in the box: it would take the ARP and the GRE reply before the probe sees them (use --force to try anyway)"
+		return 3
+	fi
+	seed_pop_warm
+	# Forget gw2's neighbour entry for the box address, so the probe sees
+	# (and answers) gw2's ARP, and leaves no trace afterwards.
+	seed_x gw2 ip neigh del "$SEED_LOCAL_IP4" dev gw2tr 2>/dev/null
+	local rc=0
+	seed_x box timeout 30 "$SEED_PY" -c "$(_seed_py_lib; _seed_probe_py)" --dev eth3 \
+		--src-mac "$src_mac" --dst-mac "$SEED_MAC_GW2_TR" --arp-mac "$SEED_MAC_ETH3" \
+		--local "$SEED_LOCAL_IP4" --remote "$SEED_POP_IP4" --inner-src "$isrc" --inner-dst "$idst" \
+		--key "$key" --csum "$csum" --bad-csum "$bad" --size "$size" --expect "$expect" \
+		--expect-key "$cfg_key" --expect-csum "$cfg_csum" --count "$count" --wait "$wait" \
+		${pcap:+--pcap "$pcap"} || rc=$?
+	seed_x gw2 ip neigh del "$SEED_LOCAL_IP4" dev gw2tr 2>/dev/null
+	if [ -n "$pcap" ] && [ -s "$pcap" ] && command -v tshark >/dev/null; then
+		seed_info "tshark's view of $pcap:"
+		timeout 20 tshark -r "$pcap" 2>/dev/null | sed 's/^/     /'
+		timeout 20 tshark -r "$pcap" -Y gre -T fields -E header=y -e frame.number -e eth.src \
+			-e eth.dst -e ip.ttl -e gre.flags_and_version -e gre.key -e gre.checksum \
+			-e gre.checksum.status 2>/dev/null | sed 's/gre.checksum.status/csum.status(1=good)/; s/^/     /'
+	fi
+	return "$rc"
+}
+
+# ---------------------------------------------------------------- status
+seed_show_plan() {
+	local f='   %-6s %-13s %-7s %-17s  %s\n'
+	# shellcheck disable=SC2059
+	{
+		printf "$f" node namespace iface MAC "addresses, routes"
+		printf "$f" PC "$(seed_ns pc)" pc0 "$SEED_MAC_PC" "$SEED_PC_IP4/26 $SEED_PC_IP6/64, default via gw1"
+		printf "$f" gw1 "$(seed_ns gw1)" gw1pc "$SEED_MAC_GW1_PC" "$SEED_GW1_PC_IP4/26 $SEED_GW1_PC_IP6/64"
+		printf "$f" "" "" gw1tr "$SEED_MAC_GW1_TR" "$SEED_GW1_TR_IP4/24 $SEED_GW1_TR_IP6/64, faces box eth2"
+		printf "$f" "" "" "" "" "$SEED_SRV_NET4 via $SEED_GW2_TR_IP4, $SEED_SRV_NET6 via $SEED_GW2_TR_IP6"
+		printf "$f" box "$(seed_ns box)" eth2 "$SEED_MAC_ETH2" "no address, no route; l2bpf local = $SEED_LOCAL_IP4/24"
+		printf "$f" "" "" eth3 "$SEED_MAC_ETH3" "no address, no route"
+		printf "$f" gw2 "$(seed_ns gw2)" gw2tr "$SEED_MAC_GW2_TR" "$SEED_GW2_TR_IP4/24 $SEED_GW2_TR_IP6/64, faces box eth3"
+		printf "$f" "" "" gw2pop "$SEED_MAC_GW2_POP" "$SEED_GW2_POP_IP4/26 $SEED_GW2_POP_IP6/64"
+		printf "$f" "" "" "" "" "$SEED_SRV_NET4 via $SEED_POP_IP4, $SEED_PC_NET4 via $SEED_GW1_TR_IP4 (and IPv6 alike)"
+		printf "$f" POP "$(seed_ns pop)" br-phy "$SEED_MAC_BR_PHY" "$SEED_POP_IP4/26 $SEED_POP_IP6/64 GRE endpoint, default via gw2"
+		printf "$f" "" "" popgw2 "$SEED_MAC_POP_GW2" "OVS port of br-phy (hidden from the POP kernel)"
+		printf "$f" "" "" br-int "$SEED_MAC_BR_INT" "$SEED_OVL_IP4/26 $SEED_OVL_IP6/64, the server's gateway"
+		printf "$f" "" "" popsrv "$SEED_MAC_POP_SRV" "OVS port of br-int (hidden from the POP kernel)"
+		printf "$f" "" "" "$SEED_GRE_PORT" "" "OVS GRE port of br-int: $SEED_POP_IP4 <-> $SEED_LOCAL_IP4"
+		printf "$f" server "$(seed_ns srv)" srv0 "$SEED_MAC_SRV" "$SEED_SRV_IP4/26 $SEED_SRV_IP6/64, default via $SEED_OVL_IP4"
+	}
+}
+
+seed_status() {
+	seed_is_up || { seed_warn "lab $SEED_P is not up"; return 1; }
+	seed_step "lab $SEED_P"
+	seed_show_plan
+	local bm=no
+	[ -f "$(seed_dir)/boxmodel.pid" ] && kill -0 "$(cat "$(seed_dir)/boxmodel.pid")" 2>/dev/null && bm=running
+	seed_step "box: $(seed_box_state) (box model: $bm); POP mode: $(seed_pop_mode_get); GRE (key csum): $(seed_pop_config_get)"
+	seed_step "OVS br-int flows"
+	seed_ofctl dump-flows br-int 2>/dev/null | grep -v NXST |
+		sed -E 's/ (duration|idle_age|hard_age)=[^,]*,//g; s/ table=0,//; s/^ */   /'
+	seed_step "ovs-vswitchd.log: tunnel warnings (last 3)"
+	grep -E 'tunnel|tnl' "$(seed_dir)/ovs-vswitchd.log" 2>/dev/null | grep -i warn | tail -n 3 | cut -c1-220 | sed 's/^/   /'
+	seed_step "ovs-appctl dpif/show"
+	seed_appctl dpif/show 2>/dev/null | sed 's/^/   /'
+	seed_step "ovs-appctl tnl/neigh/show"
+	seed_appctl tnl/neigh/show 2>/dev/null | sed 's/^/   /'
+	seed_step "ovs-appctl dpctl/dump-flows (datapath cache)"
+	seed_appctl dpctl/dump-flows 2>/dev/null | sed 's/^/   /'
+	seed_step "ovs-appctl coverage/show (drops, tunnels, neighbours)"
+	seed_appctl coverage/show 2>/dev/null | grep -iE 'drop|tnl|neigh|tunnel|error' | sed 's/^/   /'
+	seed_step "POP nft: GRE reaching the POP kernel"
+	seed_x pop nft list chain inet l2seed input 2>/dev/null | grep counter | sed 's/^\s*/   /'
+	seed_step "gw2 neighbours on gw2tr"
+	seed_x gw2 ip neigh show dev gw2tr | sed 's/^/   /'
+}
+
+# ---------------------------------------------------------------- check
+_SEED_PASS=0 _SEED_FAIL=0
+_seed_ok() { _SEED_PASS=$((_SEED_PASS + 1)); printf 'ok   %s\n' "$*"; }
+_seed_bad() { _SEED_FAIL=$((_SEED_FAIL + 1)); printf 'FAIL %s\n' "$*"; }
+
+# _seed_expect LABEL yes|no CMD...: CMD must succeed (yes) or fail (no).
+# Its output is shown indented (only the last lines of a ping).
+_seed_expect() {
+	local label=$1 want=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	printf '%s\n' "$out" | grep -E 'probe:|packets transmitted|rtt|Mbit/s|iperf3:' | sed 's/^/     /'
+	if { [ "$want" = yes ] && [ "$rc" = 0 ]; } || { [ "$want" = no ] && [ "$rc" != 0 ]; }; then
+		_seed_ok "$label"
+	else
+		_seed_bad "$label (exit $rc)"
+		printf '%s\n' "$out" | grep -vE 'probe:|packets transmitted|rtt' | tail -n 15 | sed 's/^/     | /'
+	fi
+}
+
+seed_check() {
+	_SEED_PASS=0 _SEED_FAIL=0
+	seed_up || { seed_warn "setup failed"; return 3; }
+
+	seed_step "1. the box is an open circuit: PC must not reach the server"
+	_seed_expect "PC -> server blocked by the open box" no seed_ping 1
+
+	seed_step "2. routed path: box = Linux bridge, POP routes plain IP (no GRE)"
+	seed_box_bridge
+	seed_pop_mode routed
+	seed_x pc ip neigh flush dev pc0 >/dev/null 2>&1
+	seed_x gw1 ip neigh flush dev gw1tr >/dev/null 2>&1
+	_seed_expect "PC -> server IPv4 ping" yes seed_ping 3
+	_seed_expect "PC -> server IPv6 ping" yes seed_ping -6 3
+	_seed_expect "PC -> server 1500-byte IPv4 ping, DF" yes seed_ping 2 -M "do" -s $((SEED_MTU_EDGE - 28))
+	_seed_expect "PC -> server TCP (iperf3, 2 s)" yes seed_iperf 2
+
+	seed_step "3. POP in GRE mode, box still a plain bridge: the plain path must stop at the POP"
+	seed_pop_mode gre
+	_seed_expect "PC -> server blocked (the POP no longer routes plain IP)" no seed_ping 2
+
+	seed_step "4. GRE probes from the box's eth3 (no address; the probe answers ARP for $SEED_LOCAL_IP4)"
+	seed_info "-- POP GRE: no key, no checksum"
+	seed_pop_config none 0
+	_seed_expect "probe plain GRE -> reply, no key, no checksum" yes seed_gre_probe
+	_seed_expect "probe IPv6 inner (GRE proto 0x86dd) -> reply" yes seed_gre_probe --inner 6
+	_seed_expect "probe with key 7 -> no reply (POP has no key)" yes seed_gre_probe --key 7 --expect none --count 2
+	seed_info "-- POP GRE: key 42"
+	seed_pop_config 42 0
+	_seed_expect "probe key 42 -> reply with key 42" yes seed_gre_probe
+	_seed_expect "probe without key -> no reply" yes seed_gre_probe --key none --expect none --count 2
+	_seed_expect "probe key 43 -> no reply" yes seed_gre_probe --key 43 --expect none --count 2
+	seed_info "-- POP GRE: checksum on, no key"
+	seed_pop_config none 1
+	_seed_expect "probe with checksum -> reply with a checksum that verifies" yes seed_gre_probe
+	_seed_expect "probe without checksum -> reply with checksum (POP accepts either)" yes seed_gre_probe --no-csum
+	_seed_expect "probe with a wrong checksum -> no reply" yes seed_gre_probe --bad-csum --expect none --count 2
+	seed_info "-- POP GRE: key 42 and checksum"
+	seed_pop_config 42 1
+	_seed_expect "probe key 42 + checksum -> reply key 42 + checksum" yes seed_gre_probe
+	_seed_expect "probe key 42 + checksum, 1500-byte inner (outer 1532) -> reply" yes seed_gre_probe --size "$SEED_MTU_EDGE"
+	_seed_expect "probe key 42 + checksum, IPv6 inner 1500 bytes -> reply" yes seed_gre_probe --inner 6 --size "$SEED_MTU_EDGE"
+	_seed_expect "probe key 42 + checksum, outer source MAC = eth3 -> reply" yes seed_gre_probe --src-mac box
+	if seed_x gw2 ip neigh show dev gw2tr | grep -q "$SEED_LOCAL_IP4"; then
+		_seed_bad "gw2 kept a neighbour entry for $SEED_LOCAL_IP4"
+	else
+		_seed_ok "no neighbour entry for $SEED_LOCAL_IP4 left on gw2"
+	fi
+	if [ -z "$(ip -n "$(seed_ns box)" -o addr show scope global)" ] && [ -z "$(ip -n "$(seed_ns box)" route show)" ]; then
+		_seed_ok "the box has no address and no route"
+	else
+		_seed_bad "the box has an address or a route"
+	fi
+
+	seed_step "5. OVS's view"
+	seed_info "dpif/show:"
+	seed_appctl dpif/show | sed 's/^/     /'
+	seed_info "tnl/neigh/show (OVS's own neighbour cache for tunnel next hops):"
+	seed_appctl tnl/neigh/show | sed 's/^/     /'
+	seed_info "br-int flow counters:"
+	seed_ofctl dump-flows br-int | grep -v NXST | sed -E 's/ (cookie|duration|idle_age|hard_age)=[^,]*,//g; s/^ */     /'
+	seed_info "coverage (drops):"
+	seed_appctl coverage/show | grep -iE 'drop' | sed 's/^/     /'
+	seed_info "POP kernel: GRE not terminated by OVS: $(seed_x pop nft list chain inet l2seed input | grep -o 'packets [0-9]*')"
+
+	seed_step "6. end to end through a user-space model of the box (what l2bpf must do), GRE key 42 + checksum"
+	seed_box_unbridge
+	seed_x pc ip neigh flush dev pc0 >/dev/null 2>&1
+	seed_x gw1 ip neigh flush dev gw1tr >/dev/null 2>&1
+	seed_x gw2 ip neigh flush dev gw2tr >/dev/null 2>&1
+	if seed_box_model_start --duration 40 --pcap "$(seed_dir)/boxmodel.pcap"; then
+		_seed_expect "PC -> server IPv4 ping through GRE" yes seed_ping 3
+		_seed_expect "PC -> server IPv6 ping through GRE" yes seed_ping -6 3
+		_seed_expect "PC -> server 1500-byte IPv4 ping, DF (outer 1532)" yes seed_ping 2 -M "do" -s $((SEED_MTU_EDGE - 28))
+		_seed_expect "PC -> server TCP through GRE (iperf3, 2 s)" yes seed_iperf 2
+		local stats
+		stats=$(seed_box_model_stop)
+		printf '%s\n' "$stats"
+		if "$SEED_PY" -c 'import json,sys; s=json.loads(sys.stdin.read().split("BOXMODEL",1)[1]); sys.exit(0 if s["encap"] and s["decap"] and not s["decap_bad"] else 1)' <<<"$stats" 2>/dev/null; then
+			_seed_ok "box model: packets encapsulated and decapsulated, none rejected"
+		else
+			_seed_bad "box model counters"
+		fi
+		seed_info "gw2 learnt for the box address: $(seed_x gw2 ip neigh show "$SEED_LOCAL_IP4" dev gw2tr)"
+		if command -v tshark >/dev/null; then
+			seed_info "first GRE frames of each direction (tshark, $(seed_dir)/boxmodel.pcap):"
+			timeout 20 tshark -r "$(seed_dir)/boxmodel.pcap" -Y 'gre && icmp' -T fields -E header=y \
+				-e eth.src -e eth.dst -e ip.src -e ip.dst -e ip.ttl -e gre.flags_and_version -e gre.key \
+				-e gre.checksum.status 2>/dev/null | awk '!seen[$3]++' | sed 's/^/     /'
+		fi
+	else
+		_seed_bad "box model did not start"
+	fi
+
+	seed_step "restoring: box open circuit, POP in GRE mode without key/checksum"
+	seed_box_model_stop >/dev/null
+	seed_pop_config none 0
+	seed_step "check: $_SEED_PASS passed, $_SEED_FAIL failed"
+	[ "$_SEED_FAIL" = 0 ]
+}
+
+# ---------------------------------------------------------------- errexit
+# Callers may source this file under `set -e`. The functions here expect
+# some commands to fail (deleting a neighbour entry that is not there, a
+# ping that must not get through) and check what matters themselves, so
+# every seed_* function runs with errexit off and restores the caller's
+# setting; its return status is still the caller's to act on.
+_seed_noerrexit() {
+	local rc=0
+	case $- in
+	*e*) set +e; "$@"; rc=$?; set -e ;;
+	*) "$@"; rc=$? ;;
+	esac
+	return "$rc"
+}
+for _seed_f in $(declare -F | awk '$3 ~ /^seed_/ {print $3}'); do
+	eval "_body_${_seed_f}() $(declare -f "$_seed_f" | tail -n +2)"
+	eval "${_seed_f}() { _seed_noerrexit _body_${_seed_f} \"\$@\"; }"
+done
+unset _seed_f
+
+# ---------------------------------------------------------------- CLI
+_seed_usage() { sed -n '3,/seed-README.md for/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+seed_main() {
+	local cmd=${1:-help} keep=0 args=() prefix_given=0
+	[ $# -gt 0 ] && shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--prefix) SEED_P=$2; prefix_given=1; shift ;;
+		--prefix=*) SEED_P=${1#--prefix=}; prefix_given=1 ;;
+		--keep) keep=1 ;;
+		*) args+=("$1") ;;
+		esac
+		shift
+	done
+	_seed_prefix_ok || return 2
+	case "$cmd" in
+	up)
+		trap 'seed_warn "interrupted: tearing down"; seed_down; exit 130' INT TERM
+		seed_up "${args[@]}" || { local rc=$?; seed_warn "up failed: tearing down $SEED_P"; seed_down; return "$rc"; }
+		trap - INT TERM
+		seed_info "enter a node:  ip netns exec $(seed_ns pc) bash   (or: bash lab/seed.sh x pc CMD)"
+		seed_info "remove it:     bash lab/seed.sh down --prefix $SEED_P"
+		;;
+	down)
+		seed_step "tearing down lab $SEED_P"
+		seed_down
+		;;
+	check)
+		# A fresh lab of its own, so a lab someone works in is never touched.
+		[ "$prefix_given" = 1 ] || SEED_P=l2seedck-
+		if [ "$keep" = 1 ]; then
+			trap 'seed_down; exit 130' INT TERM
+		else
+			trap 'rc=$?; seed_step "tearing down $SEED_P"; seed_down; exit $rc' EXIT
+			trap 'exit 130' INT
+			trap 'exit 143' TERM
+		fi
+		seed_check
+		;;
+	gre-probe)
+		seed_gre_probe "${args[@]}"
+		;;
+	bridge)
+		case "${args[0]:-}" in
+		on) seed_box_bridge ;;
+		off) seed_box_unbridge ;;
+		*) seed_warn "bridge on|off"; return 2 ;;
+		esac
+		;;
+	pop-mode) seed_pop_mode "${args[0]:-}" ;;
+	gre-config)
+		local key csum
+		read -r key csum < <(seed_pop_config_get) || { seed_warn "POP not running"; return 3; }
+		set -- "${args[@]}"
+		while [ $# -gt 0 ]; do
+			case "$1" in
+			--key) key=$2; shift ;;
+			--key=*) key=${1#--key=} ;;
+			--csum) csum=1 ;;
+			--no-csum) csum=0 ;;
+			*) seed_warn "gre-config: unknown option '$1'"; return 2 ;;
+			esac
+			shift
+		done
+		seed_pop_config "$key" "$csum"
+		;;
+	box-model)
+		case "${args[0]:-}" in
+		start) seed_box_model_start "${args[@]:1}" ;;
+		stop) seed_box_model_stop ;;
+		*) seed_warn "box-model start [--duration S] [--key N|none] [--csum|--no-csum] [--pcap F] | stop"; return 2 ;;
+		esac
+		;;
+	warm) seed_pop_warm && seed_info "OVS knows its tunnel next hop $SEED_GW2_POP_IP4" ;;
+	ping) seed_ping "${args[@]}" ;;
+	iperf) seed_iperf "${args[@]}" ;;
+	status | show) seed_status ;;
+	x)
+		[ ${#args[@]} -ge 2 ] || { seed_warn "x NODE CMD..."; return 2; }
+		seed_x "${args[@]}"
+		;;
+	help | -h | --help) _seed_usage ;;
+	*) seed_warn "unknown command '$cmd'"; _seed_usage >&2; return 2 ;;
+	esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u -o pipefail
+	seed_main "$@"
+	exit $?
+fi
