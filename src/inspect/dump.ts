@@ -15,8 +15,15 @@ export function mapNames(inst: Opened): string[] {
   return fs.existsSync(inst.paths.maps) ? fs.readdirSync(inst.paths.maps).sort() : [];
 }
 
-export function dumpMaps(inst: Opened, which: string | undefined, opts: DumpOptions): MapDump[] {
+/** Short names a person types: `l2bpf dump flows`. */
+export const MAP_ALIASES: Record<string, string> = {
+  flows: 'l2_flows', rules: 'l2_rules', tunnels: 'l2_tunnels', ports: 'l2_ports', neigh: 'l2_neigh',
+  moves: 'l2_mac_moves', local: 'l2_local', drops: 'l2_drops',
+};
+
+export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOptions): MapDump[] {
   const names = mapNames(inst);
+  const which = alias && (MAP_ALIASES[alias] ?? alias);
   if (which && !names.includes(which)) throw new UsageError(`instance ${inst.name} has no map ${which}`, `maps: ${names.join(', ')}`);
   return (which ? [which] : names).map((n) => dumpMap(path.join(inst.paths.maps, n), n, inst, opts));
 }

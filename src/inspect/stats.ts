@@ -1,6 +1,7 @@
 // stats: per-port and per-drop-reason counters, summed over CPUs. Reason
 // names come from enum l2_drop_reason in the map's BTF, so a new reason in
 // maps/l2bpf_types.h shows up here without touching TypeScript.
+import fs from 'fs';
 import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatJson, sumValues } from '../btf';
@@ -11,7 +12,12 @@ export interface PortStats {
   rx_packets: bigint; rx_bytes: bigint; fwd_packets: bigint; fwd_bytes: bigint; drop_packets: bigint; drop_bytes: bigint;
 }
 export interface DropStats { reason: string; code: number; packets: bigint; bytes: bigint }
-export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[] }
+export interface TunnelStats {
+  id: number; remote: string;
+  encap_packets: bigint; encap_bytes: bigint; decap_packets: bigint; decap_bytes: bigint;
+  drops: Array<{ reason: string; packets: bigint }>;
+}
+export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[] }
 
 const big = (v: unknown) => BigInt(v as number);
 
@@ -53,5 +59,35 @@ export function readStats(inst: Opened): Stats {
   } finally {
     dmap.close();
   }
-  return { instance: inst.name, at: Date.now(), ports, drops };
+  return { instance: inst.name, at: Date.now(), ports, drops, tunnels: readTunnels(inst) };
+}
+
+/** Per-tunnel counters for every configured tunnel (slot with a remote). */
+function readTunnels(inst: Opened): TunnelStats[] {
+  const out: TunnelStats[] = [];
+  const cfgPath = path.join(inst.paths.maps, 'l2_tunnels');
+  const statPath = path.join(inst.paths.maps, 'l2_tun_stats');
+  if (!fs.existsSync(cfgPath) || !fs.existsSync(statPath)) return out;
+  const cfg = BpfMap.openPinned(cfgPath);
+  const st = BpfMap.openPinned(statPath);
+  try {
+    const names = st.btf!.enumNames('l2_drop_reason');
+    for (const e of cfg.entries()) {
+      const t = formatJson(cfg.btf!, cfg.info.valueTypeId, e.values[0]) as Record<string, unknown>;
+      if (!t.remote) continue;
+      const id = e.key.readUInt32LE(0);
+      const raw = st.lookup(id);
+      if (!raw) continue;
+      const v = formatJson(st.btf!, st.info.valueTypeId, sumValues(st.btf!, st.info.valueTypeId, raw)) as Record<string, unknown>;
+      const remote = [...e.values[0].subarray(0, 4)].join('.');
+      const drops = (v.drops as unknown[]).map((n, code) => ({ reason: reasonLabel(names.get(code) ?? String(code)), packets: big(n) }))
+        .filter((d) => d.packets > 0n);
+      out.push({ id, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
+        decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), drops });
+    }
+  } finally {
+    cfg.close();
+    st.close();
+  }
+  return out;
 }

@@ -52,6 +52,15 @@ describe.each([
     const after = tunStats();
     expect(BigInt(after.encap_packets) - BigInt(before.encap_packets)).toBeGreaterThanOrEqual(3n);
     expect(BigInt(after.decap_packets) - BigInt(before.decap_packets)).toBeGreaterThanOrEqual(3n);
+    const st = json(l2bpf(['stats', '--json'], env));
+    expect(st.tunnels).toHaveLength(1);
+    expect(st.tunnels[0]).toMatchObject({ id: 1, remote: '203.0.113.2' });
+    expect(BigInt(st.tunnels[0].encap_packets)).toBeGreaterThanOrEqual(3n);
+    expect(l2bpf(['stats'], env).out).toMatch(/tunnel\s+remote[\s\S]*203\.0\.113\.2/);
+    const flows = l2bpf(['dump', 'flows'], env);
+    expect(flows.code).toBe(0);
+    expect(flows.out).toMatch(/src: ::ffff:192\.0\.2\.10, dst: ::ffff:203\.0\.113\.130/);
+    expect(flows.out).toMatch(/ifindex: eth2/);
   });
 
   test('the box has no address and no route; it answers ARP and ping for local', () => {

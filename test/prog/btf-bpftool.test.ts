@@ -69,8 +69,13 @@ describe('formatJson matches bpftool -j map dump', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the committed types.btf is what clang-16 builds from types.bpf.c', () => {
-    expect(fs.readFileSync(path.join(tmp, 'types.btf'))).toEqual(fs.readFileSync(path.join(fixtureDir(), 'types.btf')));
+  test('the committed types.btf has the types clang-16 builds from types.bpf.c', () => {
+    // Types, not bytes: the string section also holds line info, whose paths
+    // depend on where the checkout lives.
+    const types = (b: Btf) => Array.from({ length: b.count }, (_, i) => JSON.stringify(b.type(i), (_k, v) => (typeof v === "bigint" ? `${v}` : v)));
+    const built = Btf.parse(fs.readFileSync(path.join(tmp, 'types.btf')));
+    const committed = Btf.parse(fs.readFileSync(path.join(fixtureDir(), 'types.btf')));
+    expect(types(built)).toEqual(types(committed));
   });
 
   test('array map: key and value of every entry', () => {

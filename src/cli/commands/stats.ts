@@ -12,6 +12,14 @@ export function printStats(s: Stats, prev?: Stats): void {
       ...(prev ? [rate(p.rx_packets, q?.rx_packets), rate(p.fwd_packets, q?.fwd_packets)] : [])]);
   }
   process.stdout.write(`instance ${s.instance}\n${table(rows)}\n`);
+  if (s.tunnels.length) {
+    const rows = [['tunnel', 'remote', 'encap pkts', 'encap bytes', 'decap pkts', 'decap bytes', 'drops']];
+    for (const t of s.tunnels) {
+      rows.push([`${t.id}`, t.remote, `${t.encap_packets}`, `${t.encap_bytes}`, `${t.decap_packets}`, `${t.decap_bytes}`,
+        t.drops.map((d) => `${d.reason}=${d.packets}`).join(' ') || '-']);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+  }
   const drops = s.drops.filter((d) => d.packets > 0n);
   if (!drops.length) process.stdout.write('drops: none\n');
   else process.stdout.write(`drops by reason:\n${table(drops.map((d) => [`  ${d.reason}`, `${d.packets} pkts`, `${d.bytes} bytes`]))}\n`);
