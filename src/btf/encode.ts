@@ -6,6 +6,7 @@ import { Btf } from './parse';
 import { writeBits } from './bits';
 import { semanticOf } from './semantic';
 import { isIP } from 'net';
+import { parseAddress } from '../net/address';
 
 export type JsInput = number | bigint | string | boolean | Buffer | JsInput[] | { [k: string]: JsInput } | null | undefined;
 
@@ -27,27 +28,12 @@ function fromText(btf: Btf, id: number, v: string, where: string): Buffer | unde
     return Buffer.from(v.split('.').map(Number));
   }
   if (sem === 'l2_ipv6') {
-    if (isIP(v) === 4) return Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v.split('.').map(Number)]);
-    if (isIP(v) !== 6) fail(where, `${v} is not an IP address`);
-    return ipv6Bytes(v);
+    const a = parseAddress(v);
+    if (!a) fail(where, `${v} is not an IP address`);
+    // IPv4 as ::ffff:a.b.c.d, the form the datapath keys flows and neighbours by
+    return Buffer.from(a.family === 6 ? a.bytes : [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...a.bytes]);
   }
   return undefined;
-}
-
-function ipv6Bytes(v: string): Buffer {
-  let s = v;
-  const m = s.match(/(\d+\.\d+\.\d+\.\d+)$/); // trailing dotted quad
-  if (m) {
-    const b = m[1].split('.').map(Number);
-    s = s.slice(0, -m[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head, tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
 }
 
 /** bpftool prints bitfields as "0x.." strings; accept them back. */

@@ -2,6 +2,7 @@
 // Unlike formatJson it is free to be helpful: l2_* typedefs print as
 // addresses and interface names, signedness follows BTF, bitfields are decimal.
 import { readBits } from './bits';
+import { formatAddress } from '../net/address';
 import { Btf } from './parse';
 import { isCharType, L2Semantic, semanticOf } from './semantic';
 import { BtfComposite, BtfEnum, BtfEnum64, BtfInt } from './types';
@@ -28,23 +29,12 @@ export function quoteCString(bytes: Buffer): string {
   return `${out}"`;
 }
 
-/** RFC 5952 text: lowercase, longest zero run as "::", IPv4-mapped dotted. */
+/** RFC 5952 text (src/net/address.ts), IPv4-mapped addresses dotted. */
 export function formatIpv6(b: Buffer): string {
   if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
     return `::ffff:${[...b.subarray(12, 16)].join('.')}`;
   }
-  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 * i));
-  let best = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+  return formatAddress({ family: 6, bytes: [...b] });
 }
 
 class TextDumper {

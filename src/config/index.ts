@@ -22,7 +22,7 @@ export type { Problem, Segment } from './problem';
 export { defaultInstance, mergeCliOverConfig } from './effective';
 export type { CliOverrides, EffectiveConfig } from './effective';
 export { canonicalJson, configHash } from './hash';
-export * from './address';
+export * from '../net/address';
 export * from './limits';
 export { analyseLocal, analyseTunnels, tunnelsNeedLocal } from './network';
 export type { LocalAddresses, ParsedTunnel } from './network';

@@ -3,7 +3,7 @@
 // analyse* function returns the parsed values and its findings, so that the
 // config check and the control plane agree on every word.
 
-import { Address, formatAddress, formatPrefix, lastBytes, maskBytes, parseAddress, parsePrefix, Prefix, sameBytes } from './address';
+import { Address, formatAddress, formatPrefix, lastBytes, maskBytes, parseAddress, parsePrefix, Prefix, sameBytes } from '../net/address';
 import { fieldName, Problem, problem, Segment } from './problem';
 import type { Config, TunnelConfig } from './schema';
 

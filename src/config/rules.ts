@@ -6,7 +6,7 @@
 // such rule means pass. planRules turns that into what the BPF side can do:
 // one LPM entry per distinct dst, each with an ordered list of alternatives.
 
-import { formatPrefix, hasHostBits, maskBytes, networkOf, parsePrefix, Prefix, prefixContains } from './address';
+import { formatPrefix, hasHostBits, maskBytes, networkOf, parsePrefix, Prefix, prefixContains } from '../net/address';
 import { L2_RULE_ALTS, L2_RULES_MAX } from './limits';
 import { prefixMessage } from './network';
 import { fieldName, Problem, problem } from './problem';
