@@ -36,7 +36,7 @@ enum l2_drop_reason {
 	L2_DROP_GRE_PROTO = 11,    /* inner protocol neither IPv4 nor IPv6 */
 	L2_DROP_GRE_REMOTE = 12,   /* GRE from an address that is no configured remote */
 	L2_DROP_OUTER_FRAG = 13,   /* fragmented outer IPv4: not reassembled here */
-	L2_DROP_FLOW_MISS = 14,    /* decapsulated reply of a flow never seen: no MAC, no port */
+	L2_DROP_FLOW_MISS = 14,    /* decapsulated packet of a flow never seen, to an address not learned: no MAC, no port */
 	L2_DROP_TOO_BIG = 15,      /* over the tunnel MTU; ICMP frag-needed / packet-too-big sent */
 	L2_DROP_TOO_BIG_NOICMP = 16, /* over the tunnel MTU, no ICMP possible: IPv4 without DF (not fragmented here), IPv6 without local6 */
 	L2_DROP_ICMP_LIMIT = 17,   /* over the tunnel MTU; ICMP error suppressed by the rate limit */
@@ -180,6 +180,7 @@ struct l2_tunnel_stats {
 	__u64 encap_bytes;
 	__u64 decap_packets;
 	__u64 decap_bytes;
+	__u64 decap_neigh;     /* of those, flows never seen, sent to the inner destination's learned MAC */
 	__u64 drops[L2_DROP__MAX];
 };
 

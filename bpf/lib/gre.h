@@ -98,6 +98,28 @@ static __always_inline int l2_gre_encap(struct xdp_md *ctx, struct l2_pkt *p, st
 	return 0;
 }
 
+/* A packet of a flow never seen (the far end opened it, as with two l2bpf
+ * boxes as a GRE pair) may still go to a host the box has learned: its MAC
+ * and port from the neighbour table, sent from the MAC that delivered the
+ * tunnel packet (the router on this segment), with that frame's VLAN tags. */
+static __always_inline int l2_flow_from_neigh(struct l2_pkt *in, struct l2_pkt *outer, struct ethhdr *eth,
+					      struct l2_flow *fl)
+{
+	struct l2_neigh *n = bpf_map_lookup_elem(&l2_neigh, in->dst);
+
+	if (!n)
+		return 0;
+	__builtin_memset(fl, 0, sizeof(*fl));
+	__builtin_memcpy(fl->src_mac, n->mac, 6);
+	__builtin_memcpy(fl->dst_mac, eth->h_source, 6);
+	fl->vlan_tpid[0] = outer->tpid[0];
+	fl->vlan_tpid[1] = outer->tpid[1];
+	fl->vlan_tci[0] = outer->tci[0];
+	fl->vlan_tci[1] = outer->tci[1];
+	fl->ifindex = n->ifindex;
+	return 1;
+}
+
 /* GRE addressed to local. Returns an XDP verdict (drops already counted). */
 static __always_inline int l2_gre_decap(struct xdp_md *ctx, struct l2_pkt *p, struct l2_port_stats *ps,
 					__u32 ifindex, __u64 len)
@@ -112,7 +134,7 @@ static __always_inline int l2_gre_decap(struct xdp_md *ctx, struct l2_pkt *p, st
 	l2_ipv4 remote;
 	__u32 *id, tid, gflags, hdr = 4, key = 0, new_l2, inner_len;
 	__u16 proto;
-	int ok;
+	int ok, neigh = 0;
 
 	if (p->frag)
 		return l2_count_drop(ps, len, L2_DROP_OUTER_FRAG, XDP_DROP);
@@ -162,10 +184,14 @@ static __always_inline int l2_gre_decap(struct xdp_md *ctx, struct l2_pkt *p, st
 		return l2_tun_drop(ps, tid, len, L2_DROP_GRE_TRUNCATED, XDP_DROP);
 	l2_flow_key(&in, &k, 1);
 	f = bpf_map_lookup_elem(&l2_flows, &k);
-	if (!f)
+	if (f) {
+		l2_follow_moves(f);
+		fl = *f;
+	} else if (data + sizeof(struct ethhdr) <= end && l2_flow_from_neigh(&in, p, data, &fl)) {
+		neigh = 1;
+	} else {
 		return l2_tun_drop(ps, tid, len, L2_DROP_FLOW_MISS, XDP_DROP);
-	l2_follow_moves(f);
-	fl = *f;
+	}
 
 	/* strip: [old l2][outer ip][gre] -> [l2 from the flow], drop outer padding */
 	new_l2 = 14 + 4 * (fl.vlan_tpid[0] ? 1 : 0) + 4 * (fl.vlan_tpid[1] ? 1 : 0);
@@ -190,6 +216,7 @@ static __always_inline int l2_gre_decap(struct xdp_md *ctx, struct l2_pkt *p, st
 		if (ts) {
 			ts->decap_packets++;
 			ts->decap_bytes += inner_len;
+			ts->decap_neigh += neigh;
 		}
 	}
 	if (fl.ifindex == ifindex)

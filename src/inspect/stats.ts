@@ -15,6 +15,8 @@ export interface DropStats { reason: string; code: number; packets: bigint; byte
 export interface TunnelStats {
   id: number; remote: string;
   encap_packets: bigint; encap_bytes: bigint; decap_packets: bigint; decap_bytes: bigint;
+  /** decapsulated packets of flows never seen, sent to a learned neighbour */
+  decap_neigh: bigint;
   drops: Array<{ reason: string; packets: bigint }>;
 }
 export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[] }
@@ -83,7 +85,7 @@ function readTunnels(inst: Opened): TunnelStats[] {
       const drops = (v.drops as unknown[]).map((n, code) => ({ reason: reasonLabel(names.get(code) ?? String(code)), packets: big(n) }))
         .filter((d) => d.packets > 0n);
       out.push({ id, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
-        decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), drops });
+        decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), decap_neigh: big(v.decap_neigh), drops });
     }
   } finally {
     cfg.close();

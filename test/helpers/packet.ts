@@ -60,3 +60,29 @@ function v6(s: string): Buffer {
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
   return b;
 }
+
+/** RFC 1071 checksum of a buffer (0 when a buffer with its checksum verifies). */
+export function csum(b: Buffer): number {
+  let s = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
+  if (b.length & 1) s += b[b.length - 1] << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return ~s & 0xffff;
+}
+export const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
+export const ip6 = v6;
+/** The frame with its IPv4 header checksum (header at l3) filled in. */
+export function withIpCsum(frame: Buffer, l3 = 14): Buffer {
+  const f = Buffer.from(frame);
+  f.writeUInt16BE(0, l3 + 10);
+  f.writeUInt16BE(csum(f.subarray(l3, l3 + 20)), l3 + 10);
+  return f;
+}
+/** Checksum over an IPv6 upper-layer body with its pseudo-header (0 = valid). */
+export function csum6(ip6hdr: Buffer, body: Buffer): number {
+  const pseudo = Buffer.alloc(40);
+  ip6hdr.copy(pseudo, 0, 8, 40);
+  pseudo.writeUInt32BE(body.length, 32);
+  pseudo[39] = ip6hdr[6];
+  return csum(Buffer.concat([pseudo, body]));
+}

@@ -1,71 +1,15 @@
 // The one IP, prefix rules and GRE through BPF_PROG_TEST_RUN: frames in,
 // verdict and frames out, counters. Port = loopback (ifindex 1), as in
-// wire.test.ts; the flow cache records it, so replies go back out by XDP_TX.
-import * as bpf from '../../src/bpf/libbpf';
-import { LoadedObject, xdpCtx, XDP_DROP, XDP_REDIRECT } from '../helpers/wire';
-import { pkt, Pkt } from '../helpers/packet';
-
-const LO = 1;
-const PORT_MAC = '02:00:5e:00:53:01';
-const GW1 = '02:00:5e:00:53:a1', GW2 = '02:00:5e:00:53:a2';
-const LOCAL = '198.51.100.10', REMOTE = '203.0.113.2', PC = '192.0.2.10', SRV = '203.0.113.130';
-
-/** RFC 1071 checksum of a buffer (0 when a buffer with its checksum verifies). */
-function csum(b: Buffer): number {
-  let s = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
-  if (b.length & 1) s += b[b.length - 1] << 8;
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return ~s & 0xffff;
-}
-const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-function withIpCsum(frame: Buffer, l3 = 14): Buffer {
-  const f = Buffer.from(frame);
-  f.writeUInt16BE(0, l3 + 10);
-  f.writeUInt16BE(csum(f.subarray(l3, l3 + 20)), l3 + 10);
-  return f;
-}
-const udp = (src: string, dst: string, n: number, sport = 4000, dport = 53) =>
-  withIpCsum(pkt().eth(GW2, GW1, 0x0800).ipv4(src, dst, 17, 8 + n).udp(sport, dport, n).payload(n).build());
-/** An IPv4 packet without Ethernet header (what GRE carries). */
-const inner = (src: string, dst: string, n: number, sport: number, dport: number) => udp(src, dst, n, sport, dport).subarray(14);
-
-function gre(opts: { flags?: number; key?: number; proto?: number; csum?: boolean; from?: string; payload: Buffer }): Buffer {
-  let flags = opts.flags ?? 0;
-  if (opts.csum) flags |= 0x8000;
-  if (opts.key !== undefined) flags |= 0x2000;
-  const g = Buffer.alloc(4 + (opts.csum ? 4 : 0) + (opts.key !== undefined ? 4 : 0));
-  g.writeUInt16BE(flags, 0);
-  g.writeUInt16BE(opts.proto ?? 0x0800, 2);
-  if (opts.key !== undefined) g.writeUInt32BE(opts.key, opts.csum ? 8 : 4);
-  const body = Buffer.concat([g, opts.payload]);
-  if (opts.csum) body.writeUInt16BE(csum(body), 4);
-  const outer = pkt().eth(PORT_MAC, GW2, 0x0800).ipv4(opts.from ?? REMOTE, LOCAL, 47, body.length).build();
-  return withIpCsum(Buffer.concat([outer, body]));
-}
+// wire.test.ts; the flow cache records it, so replies go back out that port.
+import { LoadedObject, XDP_DROP, XDP_REDIRECT } from '../helpers/wire';
+import { csum, ip4, pkt, Pkt, withIpCsum } from '../helpers/packet';
+import { dropped, gre, GW1, GW2, inner, LOCAL, PC, PORT_MAC, REMOTE, runWire, setupBox, SRV, TunnelOpts, udp } from '../helpers/onebox';
 
 describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
   let o: LoadedObject;
-  const run = (frame: Buffer) => bpf.testRun(o.prog('l2_wire'), { data: frame, ctx: xdpCtx(frame.length, LO), dataOutSize: frame.length + 512 });
-  const drops = (reason: string) => {
-    const code = [...o.map('l2_drops').btf!.enumNames('l2_drop_reason')].find(([, n]) => n === `L2_DROP_${reason.toUpperCase()}`)![0];
-    return o.read('l2_drops', Number(code))?.packets as bigint;
-  };
-
-  function setup(tunnel: { key?: number; csum?: boolean; mtu?: number } = {}): void {
-    o.map('l2_port_stats').update(LO, Buffer.alloc(48));
-    o.map('l2_ports').update(LO, { peer: LO, slot: 0, mac: PORT_MAC, mtu: 1500 });
-    const v = Buffer.alloc(8); v.writeUInt32LE(LO);
-    o.map('l2_tx_ports').update(Buffer.from([LO, 0, 0, 0]), v);
-    o.map('l2_local').update(0, { ipv4: LOCAL, ipv4_plen: 24 });
-    const flags = (tunnel.key !== undefined ? 1 : 0) | (tunnel.csum ? 2 : 0) | 4;
-    o.map('l2_tunnels').update(1, { remote: REMOTE, key: tunnel.key ?? 0, flags, ttl: 64, mtu: tunnel.mtu ?? 1476 });
-    o.map('l2_tun_remote').update(REMOTE, 1);
-    const addr = [203, 0, 113, 128, ...Array(12).fill(0)];
-    o.map('l2_rules').update({ prefixlen: 8 + 26, family: 4, addr }, { count: 1, alt: [{ src_plen: 0, tunnel: 1, action: 'L2_ACT_TUNNEL' }] });
-    const drop = [192, 0, 2, 66, ...Array(12).fill(0)];
-    o.map('l2_rules').update({ prefixlen: 8 + 32, family: 4, addr: drop }, { count: 1, alt: [{ src_plen: 0, action: 'L2_ACT_DROP' }] });
-  }
+  const run = (frame: Buffer) => runWire(o, frame);
+  const drops = (reason: string) => dropped(o, reason);
+  const setup = (t: TunnelOpts = {}) => setupBox(o, t);
   beforeEach(() => { o = new LoadedObject('l2_xdp.bpf.o'); });
   afterEach(() => o.close());
 
@@ -161,6 +105,22 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(r.data.readUInt16BE(14) & 0xfff).toBe(100);
     expect(r.data.readUInt16BE(16)).toBe(0x0800);
     expect(r.data.subarray(18)).toEqual(reply);
+  });
+
+  test('a flow never seen, to a learned neighbour: to its MAC, from the router that delivered the tunnel packet', () => {
+    setup();
+    const HOST = '198.51.100.20', HMAC = '02:00:5e:00:53:c1';
+    run(withIpCsum(pkt().eth(GW2, HMAC, 0x0800).ipv4(HOST, '198.51.100.77', 17, 16).udp(1, 2, 8).payload(8).build())); // learned
+    const opened = inner(SRV, HOST, 8, 5000, 80); // the far end opens a flow (a GRE pair)
+    const r = run(gre({ payload: opened }));
+    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(HMAC));
+    expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2));
+    expect(r.data.readUInt16BE(12)).toBe(0x0800);
+    expect(r.data.subarray(14)).toEqual(opened);
+    const ts = o.read('l2_tun_stats', 1)!;
+    expect([ts.decap_packets, ts.decap_neigh]).toEqual([1n, 1n]);
+    expect(drops('flow_miss')).toBe(0n);
   });
 
   test('a MAC move (gratuitous ARP) re-points cached flows', () => {

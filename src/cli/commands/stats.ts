@@ -13,9 +13,9 @@ export function printStats(s: Stats, prev?: Stats): void {
   }
   process.stdout.write(`instance ${s.instance}\n${table(rows)}\n`);
   if (s.tunnels.length) {
-    const rows = [['tunnel', 'remote', 'encap pkts', 'encap bytes', 'decap pkts', 'decap bytes', 'drops']];
+    const rows = [['tunnel', 'remote', 'encap pkts', 'encap bytes', 'decap pkts', 'decap bytes', 'to neigh', 'drops']];
     for (const t of s.tunnels) {
-      rows.push([`${t.id}`, t.remote, `${t.encap_packets}`, `${t.encap_bytes}`, `${t.decap_packets}`, `${t.decap_bytes}`,
+      rows.push([`${t.id}`, t.remote, `${t.encap_packets}`, `${t.encap_bytes}`, `${t.decap_packets}`, `${t.decap_bytes}`, `${t.decap_neigh}`,
         t.drops.map((d) => `${d.reason}=${d.packets}`).join(' ') || '-']);
     }
     process.stdout.write(`${table(rows)}\n`);
