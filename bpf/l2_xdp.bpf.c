@@ -35,15 +35,33 @@ static __always_inline int l2_bridge(struct l2_port_stats *ps, __u32 ifindex, __
  * parsed headers by pointer and look up the few maps they need themselves. */
 #define L2_GLOBAL __attribute__((noinline))
 
-/* Frames for the box's own address. L2_LOCAL_NONE: not ours after all. */
-L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, __u32 ifindex, __u64 len)
+/* Could this frame be for the box's own address? Cheap, inline: most frames
+ * are not, and skip the call and its lookups. */
+static __always_inline int l2_maybe_local(struct l2_pkt *p, struct l2_local *lc)
 {
-	struct l2_port_stats *ps = bpf_map_lookup_elem(&l2_port_stats, &ifindex);
-	struct l2_port *port = bpf_map_lookup_elem(&l2_ports, &ifindex);
+	if (p->proto == ETH_P_ARP)
+		return 1;
+	if (p->family == 4)
+		return lc->ipv4 && !__builtin_memcmp(p->dst + 12, &lc->ipv4, 4);
+	if (p->family == 6)
+		return p->l4_proto == IPPROTO_ICMPV6 || l2_is_local6(lc, p->dst);
+	return 0;
+}
+
+/* Frames for the box's own address. L2_LOCAL_NONE: not ours after all. */
+L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, struct l2_port_stats *ps, __u32 ifindex,
+			   __u64 len)
+{
 	struct l2_local *lc = l2_local_cfg();
+	struct l2_port *port;
 	int v;
 
-	if (!ctx || !p || !ps || !port || !lc)
+	if (!ctx || !p || !ps || !lc)
+		return L2_LOCAL_NONE;
+	if (p->family == 4 && p->l4_proto == IPPROTO_GRE && lc->ipv4 && !__builtin_memcmp(p->dst + 12, &lc->ipv4, 4))
+		return l2_gre_decap(ctx, p, ps, ifindex, len); /* first: the busy path */
+	port = bpf_map_lookup_elem(&l2_ports, &ifindex); /* answers come from the port's MAC */
+	if (!port)
 		return L2_LOCAL_NONE;
 	if (p->proto == ETH_P_ARP) {
 		v = l2_answer_arp(ctx, p, lc, port->mac);
@@ -57,8 +75,6 @@ L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, __u32 ifindex, 
 	}
 	if (p->family != 4 || __builtin_memcmp(p->dst + 12, &lc->ipv4, 4) || !lc->ipv4)
 		return L2_LOCAL_NONE;
-	if (p->l4_proto == IPPROTO_GRE)
-		return l2_gre_decap(ctx, p, ps, ifindex, len);
 	if (p->l4_proto == IPPROTO_ICMP && p->l4_off) {
 		v = l2_answer_ping4(ctx, p);
 		if (v != L2_LOCAL_NONE)
@@ -68,20 +84,24 @@ L2_GLOBAL int l2_for_local(struct xdp_md *ctx, struct l2_pkt *p, __u32 ifindex, 
 }
 
 /* A packet a rule sends into tunnel tid: MTU, MSS, GRE, then out the other port. */
-L2_GLOBAL int l2_tunnel_out(struct xdp_md *ctx, struct l2_pkt *p, __u32 tid, __u32 ifindex, __u64 len)
+L2_GLOBAL int l2_tunnel_out(struct xdp_md *ctx, struct l2_pkt *p, struct l2_port_stats *ps, __u32 tid, __u64 len)
 {
-	struct l2_port_stats *ps = bpf_map_lookup_elem(&l2_port_stats, &ifindex);
-	struct l2_port *port = bpf_map_lookup_elem(&l2_ports, &ifindex);
 	struct l2_tunnel *t = bpf_map_lookup_elem(&l2_tunnels, &tid);
 	struct l2_local *lc = l2_local_cfg();
 	struct l2_tunnel_stats *ts;
+	__u32 ifindex;
 
-	if (!ctx || !p || !ps || !port || !lc)
+	if (!ctx || !p || !ps || !lc)
 		return XDP_DROP;
+	ifindex = ctx->ingress_ifindex;
 	if (!t || !t->remote || !lc->ipv4)
 		return l2_tun_drop(ps, tid, len, L2_DROP_ENCAP, XDP_DROP);
-	if (p->l3_len > t->mtu)
+	if (p->l3_len > t->mtu) {
+		struct l2_port *port = bpf_map_lookup_elem(&l2_ports, &ifindex);
+		if (!port)
+			return l2_tun_drop(ps, tid, len, L2_DROP_TOO_BIG_NOICMP, XDP_DROP);
 		return l2_too_big(ctx, p, lc, ps, tid, port->mac, t->mtu, len);
+	}
 	l2_clamp_mss(ctx, p, t->mtu - (p->family == 4 ? 40 : 60));
 	if (l2_gre_encap(ctx, p, lc, t))
 		return l2_tun_drop(ps, tid, len, L2_DROP_ENCAP, XDP_DROP);
@@ -102,9 +122,11 @@ L2_GLOBAL int l2_learn_and_decide(struct xdp_md *ctx, struct l2_pkt *p, __u32 if
 
 	if (!p || data + sizeof(struct ethhdr) > end)
 		return L2_ACT_PASS;
-	l2_neigh_learn_ip(p, lc, data, ifindex);
 	d = l2_rule_decide(p);
-	l2_flow_learn(p, data, ifindex, d.action == L2_ACT_TUNNEL ? d.tunnel : 0);
+	/* A flow entry that did not change means its sender's MAC did not move:
+	 * the neighbour table needs a look only when the entry was written. */
+	if (l2_flow_learn(p, data, ifindex, d.action == L2_ACT_TUNNEL ? d.tunnel : 0))
+		l2_neigh_learn_ip(p, lc, data, ifindex);
 	return d.action == L2_ACT_TUNNEL ? (int)(L2_ACT_TUNNEL | (d.tunnel << 8)) : (int)d.action;
 }
 
@@ -140,9 +162,11 @@ int l2_wire(struct xdp_md *ctx)
 			l2_neigh_seen(a, arp->sha, ifindex); /* gratuitous ARP moves MACs */
 		}
 	}
-	v = l2_for_local(ctx, &p, ifindex, len);
-	if (v != L2_LOCAL_NONE)
-		return v;
+	if (l2_maybe_local(&p, lc)) {
+		v = l2_for_local(ctx, &p, ps, ifindex, len);
+		if (v != L2_LOCAL_NONE)
+			return v;
+	}
 	if (!p.family)
 		return l2_bridge(ps, ifindex, len);
 
@@ -150,7 +174,7 @@ int l2_wire(struct xdp_md *ctx)
 	if (v == L2_ACT_DROP)
 		return l2_drop(ps, len, L2_DROP_RULE);
 	if ((v & 0xff) == L2_ACT_TUNNEL)
-		return l2_tunnel_out(ctx, &p, (__u32)v >> 8, ifindex, len);
+		return l2_tunnel_out(ctx, &p, ps, (__u32)v >> 8, len);
 	return l2_bridge(ps, ifindex, len);
 }
 

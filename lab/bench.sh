@@ -97,6 +97,8 @@ done
 
 # shellcheck source=lab/netns.sh
 . "$REPO/lab/netns.sh"
+# shellcheck source=lab/bench-lib.sh
+. "$REPO/lab/bench-lib.sh"
 
 say() { printf '== %s\n' "$*"; }
 info() { printf '   %s\n' "$*"; }
@@ -117,23 +119,7 @@ prefix_of() {
 TMP=
 ATTACHED=0
 
-# Background traffic processes (started inside $(...) subshells) record their
-# PID in $TMP/pids; each is `timeout ... trafgen|iperf3`, which passes a
-# signal on to its child. Only those, and only while they still are ours.
-track() { echo "$1" >>"$TMP/pids"; }
-stop_tracked() {
-	local pid sig
-	[ -n "$TMP" ] && [ -f "$TMP/pids" ] || return 0
-	for sig in INT TERM; do
-		while read -r pid; do
-			grep -qa -e trafgen -e iperf3 "/proc/$pid/cmdline" 2>/dev/null &&
-				kill "-$sig" "$pid" 2>/dev/null
-		done <"$TMP/pids"
-		sleep 0.2
-	done
-	return 0
-}
-
+# track/stop_tracked (lab/bench-lib.sh) stop the trafgen/iperf3 runs on exit.
 cleanup() {
 	local rc=$? c
 	trap - EXIT INT TERM
@@ -247,15 +233,6 @@ make_pkt_cfg() {
 	EOF
 }
 
-# Sum of the sink's per-CPU packet counter: sink_count <map id>
-sink_count() {
-	bpftool -j map lookup id "$1" key 0 0 0 0 | node -e '
-		const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-		let n = 0n;
-		for (const v of r.formatted.values) n += BigInt(v.value.packets);
-		console.log(n.toString());'
-}
-
 # "<b0 rx packets> <a0 tx packets> <a0 tx dropped>" for a config.
 if_counts() {
 	local P=$1 rx tx
@@ -265,8 +242,6 @@ if_counts() {
 		const [rx, tx] = process.argv.slice(1).map(s => JSON.parse(s)[0].stats64);
 		console.log(rx.rx.packets, tx.tx.packets, tx.tx.dropped);' "$rx" "$tx"
 }
-
-now() { date +%s.%N; }
 
 declare -A SINK_MAP RX_BASE
 attach_sink() {
@@ -317,12 +292,6 @@ pps_run() {
 		console.log(((c1 - c0) / (t1 - t0)).toFixed(0), ((n1[0] - n0[0]) / (u1 - u0)).toFixed(0),
 			((n1[1] - n0[1]) / (u1 - u0)).toFixed(0), n1[2] - n0[2], cpu.join(","));
 	' "$c0" "$c1" "$t0" "$t1" "$u0" "$u1" "$n0" "$n1" "$s0" "$s1"
-}
-
-# Per CPU "total busy softirq" jiffies from /proc/stat, flattened.
-cpu_ticks() {
-	awk '/^cpu[0-9]/ { tot = 0; for (i = 2; i <= NF; i++) tot += $i;
-		printf "%d %d %d ", tot, tot - $5 - $6, $8 }' /proc/stat | sed 's/ *$//'
 }
 
 # ---------------------------------------------------------------- TCP

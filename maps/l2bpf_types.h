@@ -115,7 +115,7 @@ struct l2_flow {
 	__u16 vlan_tpid[2];    /* 0x8100 / 0x88a8, host order */
 	l2_ifindex ifindex;    /* port it came in on */
 	__u32 tunnel;          /* tunnel id it went into (0: none) */
-	__u64 last_seen;       /* bpf_ktime_get_ns() */
+	__u64 last_seen;       /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, a tick's resolution) */
 };
 
 /* ---- MAC moves: an address seen with a new MAC re-points old flows */

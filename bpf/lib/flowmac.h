@@ -23,21 +23,25 @@ static __always_inline void l2_flow_key(struct l2_pkt *p, struct l2_flow_key *k,
 	k->proto = p->l4_proto;
 }
 
-/* Record the flow of a frame crossing the wire (cheap when nothing changed). */
-static __always_inline void l2_flow_learn(struct l2_pkt *p, struct ethhdr *eth, __u32 ifindex, __u32 tunnel)
+/* Record the flow of a frame crossing the wire (cheap when nothing changed).
+ * Returns 1 when the entry was written: new, changed, or a refresh due.
+ * The coarse clock (a tick's resolution) is plenty for "last seen" and costs
+ * far less than bpf_ktime_get_ns() under a hypervisor. */
+static __always_inline int l2_flow_learn(struct l2_pkt *p, struct ethhdr *eth, __u32 ifindex, __u32 tunnel)
 {
 	struct l2_flow_key k;
 	struct l2_flow *f, v = {};
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	l2_flow_key(p, &k, 0);
 	f = bpf_map_lookup_elem(&l2_flows, &k);
 	if (f && f->ifindex == ifindex && f->tunnel == tunnel && f->vlan_tci[0] == p->tci[0] &&
 	    f->vlan_tci[1] == p->tci[1] && !__builtin_memcmp(f->src_mac, eth->h_source, 6) &&
 	    !__builtin_memcmp(f->dst_mac, eth->h_dest, 6)) {
-		if (now - f->last_seen > L2_FLOW_REFRESH_NS)
-			f->last_seen = now;
-		return;
+		if (now - f->last_seen <= L2_FLOW_REFRESH_NS)
+			return 0;
+		f->last_seen = now;
+		return 1;
 	}
 	__builtin_memcpy(v.src_mac, eth->h_source, 6);
 	__builtin_memcpy(v.dst_mac, eth->h_dest, 6);
@@ -49,6 +53,7 @@ static __always_inline void l2_flow_learn(struct l2_pkt *p, struct ethhdr *eth, 
 	v.tunnel = tunnel;
 	v.last_seen = now;
 	bpf_map_update_elem(&l2_flows, &k, &v, BPF_ANY);
+	return 1;
 }
 
 /* An address was seen with this MAC: if it had another, remember the move. */
@@ -72,7 +77,7 @@ static __always_inline void l2_neigh_seen(const __u8 *addr, const __u8 *mac, __u
 	}
 	__builtin_memcpy(v.mac, mac, 6);
 	v.ifindex = ifindex;
-	v.last_seen = bpf_ktime_get_ns();
+	v.last_seen = bpf_ktime_get_coarse_ns();
 	bpf_map_update_elem(&l2_neigh, addr, &v, BPF_ANY);
 }
 
