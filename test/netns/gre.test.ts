@@ -17,11 +17,11 @@ const x = (node: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', `${P}${
 const json = (r: { out: string }) => parseJsonExact(r.out) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The box's config: one tunnel and one rule; `more` changes it for a re-attach. */
-function config(key?: number, more: { ttl?: number; tunnels?: string[]; rules?: string[] } = {}): string {
+function config(key?: number, more: { ttl?: number; mtu?: number; tunnels?: string[]; rules?: string[]; local6?: string } = {}): string {
   const file = path.join(fs.mkdtempSync('/tmp/l2bpf-gre-'), 'l2bpf.yaml');
   fs.writeFileSync(file, [
-    'ports: [eth2, eth3]', `netns: ${P}box`, 'local: 198.51.100.10/24', 'tunnels:',
-    `  pop: {remote: 203.0.113.2${key !== undefined ? `, key: ${key}, checksum: true` : ''}${more.ttl ? `, ttl: ${more.ttl}` : ''}}`,
+    'ports: [eth2, eth3]', `netns: ${P}box`, `local: ${more.local6 ? `[198.51.100.10/24, ${more.local6}]` : '198.51.100.10/24'}`, 'tunnels:',
+    `  pop: {remote: 203.0.113.2${key !== undefined ? `, key: ${key}, checksum: true` : ''}${more.ttl ? `, ttl: ${more.ttl}` : ''}${more.mtu ? `, mtu: ${more.mtu}` : ''}}`,
     ...(more.tunnels ?? []).map((t) => `  ${t}`),
     'rules:', '  - {dst: 203.0.113.128/26, action: tunnel pop}', ...(more.rules ?? []).map((r) => `  - ${r}`), '',
   ].join('\n'));
@@ -138,6 +138,29 @@ describe.each([
     expect(pingServer(3).code).toBe(0); // the tunnel rule still works
     expect(l2bpf(['attach', '-c', config(key)], env).code).toBe(0);
     expect(json(l2bpf(['dump', 'tunnels', '--json'], env)).find((e: any) => e.key === 1).value.ttl).toBe(64); // eslint-disable-line @typescript-eslint/no-explicit-any
+  });
+
+  test('IPv6: local6 answers NS and ping6; PC <-> server over IPv6 in the IPv4 tunnel; oversize gets packet-too-big from local6 and PMTU discovery works', () => {
+    const v6 = config(key, { mtu: 1400, local6: '2001:db8:100::10/64', rules: ['{dst: 2001:db8:130::/64, action: tunnel pop}'] });
+    expect(l2bpf(['attach', '-c', v6], env).code).toBe(0);
+    try {
+      expect(x('gw2', 'ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', '2001:db8:100::10').code).toBe(0);
+      expect(x('gw2', 'ip', '-6', 'neigh', 'show', '2001:db8:100::10').out).toMatch(/lladdr/);
+      const before = tunStats();
+      expect(x('pc', 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '2001:db8:130::130').code).toBe(0);
+      const after = tunStats();
+      expect(BigInt(after.encap_packets) - BigInt(before.encap_packets)).toBeGreaterThanOrEqual(3n);
+      expect(BigInt(after.decap_packets) - BigInt(before.decap_packets)).toBeGreaterThanOrEqual(3n);
+      // 1500-byte IPv6 packets do not fit the 1400-byte tunnel: PC learns the MTU from the box's
+      // ICMPv6 packet-too-big (sent from local6), then fragments and gets its answers
+      expect(x('pc', 'ip', '-6', 'route', 'get', '2001:db8:130::130').out).not.toMatch(/mtu 1400/);
+      const big = x('pc', 'ping', '-6', '-c', '3', '-i', '0.3', '-W', '1', '-s', '1452', '2001:db8:130::130');
+      expect(big.out).toMatch(/[Pp]acket too big.*mtu.?=.?1400|mtu=1400/);
+      expect(x('pc', 'ip', '-6', 'route', 'get', '2001:db8:130::130').out).toMatch(/mtu 1400/);
+      expect(big.out).toMatch(/[12] received/);
+    } finally {
+      expect(l2bpf(['attach', '-c', config(key)], env).code).toBe(0);
+    }
   });
 
   test('tshark decodes the box\'s GRE packets with valid checksums and the key', async () => {
