@@ -80,21 +80,44 @@ describe.each([
 
   if (key === undefined) return;
 
-  test('a 20 MB TCP transfer arrives with the same sha256', async () => {
+  async function sha20(): Promise<void> {
     const rx = spawn('ip', ['netns', 'exec', `${P}srv`, '/usr/bin/python3', path.join(REPO, 'test/helpers/sha-transfer.py'), 'recv', '203.0.113.130', '9000', '60']);
+    const rxDone = new Promise((r) => rx.on('close', r));
     let got = '';
     rx.stdout.on('data', (d) => { got += d; });
     for (let i = 0; i < 100 && !got.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
     const sent = x('pc', 'timeout', '90', '/usr/bin/python3', path.join(REPO, 'test/helpers/sha-transfer.py'), 'send', '203.0.113.130', '9000', '20');
-    await new Promise((r) => rx.on('close', r));
+    await rxDone;
     expect(sent.code).toBe(0);
     const [n, digest] = sent.out.trim().split(' ');
     expect(n).toBe(String(20 * 1024 * 1024));
     expect(got.split('\n')[1].trim()).toBe(`${n} ${digest}`);
+  }
+  const dropsNamed = (reason: string) => BigInt((json(l2bpf(['stats', '--json'], env)).drops as any[]).find((d) => d.reason === reason)?.packets ?? 0); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  test('a 20 MB TCP transfer arrives with the same sha256', sha20);
+
+  test('GRO on at the box\'s ports and on the routers changes nothing: XDP sees frames before GRO', async () => {
+    for (const [n, dev] of [['box', 'eth2'], ['box', 'eth3'], ['gw1', 'gw1pc'], ['gw1', 'gw1tr'], ['gw2', 'gw2tr'], ['gw2', 'gw2pop']]) {
+      expect(x(n, 'ethtool', '-K', dev, 'gro', 'on').code).toBe(0);
+      expect(x(n, 'ethtool', '-k', dev).out).toMatch(/generic-receive-offload: on/);
+    }
+    const big0 = dropsNamed('too_big') + dropsNamed('too_big_noicmp');
+    await sha20(); // PC -> server: encapsulation
+    // server -> PC in bulk (a connection PC opened): decapsulation
+    const srv = spawn('ip', ['netns', 'exec', `${P}srv`, 'timeout', '20', 'iperf3', '-s', '-1', '-B', '203.0.113.130', '-p', '5203']);
+    const srvDone = new Promise((r) => srv.on('close', r));
+    for (let i = 0; i < 50 && !/203\.0\.113\.130:5203/.test(x('srv', 'ss', '-ltn').out); i++) await new Promise((r) => setTimeout(r, 100));
+    const rev = x('pc', 'timeout', '20', 'iperf3', '-c', '203.0.113.130', '-p', '5203', '-R', '-t', '2', '-J');
+    await srvDone;
+    expect(rev.code).toBe(0);
+    expect(JSON.parse(rev.out).end.sum_received.bytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(dropsNamed('too_big') + dropsNamed('too_big_noicmp')).toBe(big0);
   });
 
   test('attach again with changed rules and tunnels while a TCP flow runs: the flow never stalls, the change applies', async () => {
     const srv = spawn('ip', ['netns', 'exec', `${P}srv`, 'timeout', '30', 'iperf3', '-s', '-1', '-B', '203.0.113.130', '-p', '5202']);
+    const srvDone = new Promise((r) => srv.on('close', r)); // listen now: it may end before we wait
     for (let i = 0; i < 50 && !/203\.0\.113\.130:5202/.test(x('srv', 'ss', '-ltn').out); i++) await new Promise((r) => setTimeout(r, 100));
     const tun0 = json(l2bpf(['stats', '--json'], env)).tunnels[0];
     const misses = (t: any) => BigInt(t.drops.find((d: any) => d.reason === 'flow_miss')?.packets ?? 0); // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -108,7 +131,7 @@ describe.each([
     await new Promise((r) => setTimeout(r, 1500));
     const r2 = l2bpf(['attach', '-c', config(key)], env); // and back
     await done;
-    await new Promise((r) => srv.on('close', r));
+    await srvDone;
     expect(r1.code).toBe(0);
     expect(r2.code).toBe(0);
     const res = JSON.parse(out);
