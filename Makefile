@@ -45,6 +45,7 @@ lab: deps all
 	bash lab/lab.sh
 bench: deps all
 	bash lab/bench.sh
+	bash lab/bench-gre.sh
 
 clean:
 	rm -rf build dist

@@ -74,6 +74,11 @@ function attachLocked(req: AttachRequest): AttachResult {
   try {
     const portLinks = req.ports.map((n) => linkShow(req.netns, n));
     const desired = desiredState(req.config, Math.min(...portLinks.map((l) => l.mtu)));
+    if (req.mode === 'generic' && desired.tunnels.some((t) => t.value.remote)) {
+      // Generic XDP runs after GRO: a merged TCP super-packet bigger than the
+      // tunnel MTU is answered with frag-needed instead of being carried.
+      log.warn('generic mode sees frames after GRO: with tunnels, use native mode or turn GRO off on the ports');
+    }
     obj = bpf.openObject(objectPath(OBJECT), p.maps);
     bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
     const flowsPin = path.join(p.maps, 'l2_flows');
