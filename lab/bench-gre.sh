@@ -191,8 +191,22 @@ build() {
 		SRC_IP[$c]=192.0.2.1 DST_IP[$c]=198.51.100.1 DST_MAC[$c]=$BOXA_IN_MAC
 		vx_box "$c" boxa 192.0.2.126/25 eth2 eth3 203.0.113.1 203.0.113.2 203.0.113.129 203.0.113.130 198.51.100.0/25
 		vx_box "$c" boxb 198.51.100.126/25 eth3 eth2 203.0.113.2 203.0.113.1 203.0.113.130 203.0.113.129 192.0.2.0/25
+		# Static neighbours: a saturated core would otherwise lose an ARP
+		# refresh and the run would measure neighbour resolution, not VXLAN.
+		vx_neigh "$c" boxa 203.0.113.2 eth3 boxb eth2
+		vx_neigh "$c" boxb 203.0.113.1 eth2 boxa eth3
+		vx_neigh "$c" boxa 203.0.113.130 vxlan0 boxb vxlan0
+		vx_neigh "$c" boxb 203.0.113.129 vxlan0 boxa vxlan0
+		ip -n "$(ns "$c" boxb)" neigh replace 198.51.100.1 lladdr "$B_MAC" dev eth3 nud permanent
+		ip -n "$(ns "$c" boxa)" neigh replace 192.0.2.1 lladdr "$A_MAC" dev eth2 nud permanent
 		;;
 	esac
+}
+# vx_neigh <config> <box> <ip> <dev> <other box> <its dev>: a permanent entry
+vx_neigh() {
+	local mac
+	mac=$(ip -n "$(ns "$1" "$5")" -j link show "$6" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].address)')
+	ip -n "$(ns "$1" "$2")" neigh replace "$3" lladdr "$mac" dev "$4" nud permanent
 }
 # vx_box <config> <box> <host-side addr> <host dev> <underlay dev> <underlay me> <underlay peer> <vxlan me> <vxlan peer> <far prefix>
 vx_box() {

@@ -30,6 +30,8 @@ export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOpti
 
 /** devmap/devmap_hash: key u32, value struct bpf_devmap_val {u32 ifindex; ...} (kernel uapi). */
 const isDevmap = (type: number) => type === 14 || type === 25;
+/** array / percpu_array: every slot exists, used or not. */
+const isArray = (type: number) => type === 2 || type === 6;
 function devmapText(key: Buffer, value: Buffer, inst: Opened): string {
   const name = (i: number) => inst.ifname(i) ?? `ifindex ${i}`;
   return `${name(key.readUInt32LE(0))} -> ${name(value.readUInt32LE(0))}`;
@@ -43,6 +45,7 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
     const { btf, info } = map;
     const entries: JsonValue[] = [];
     const text: string[] = [];
+    let unset = 0;
     const textOf = (id: number, b: Buffer) => formatText(btf!, id, b, { ifname: inst.ifname });
     for (const e of map.entries()) {
       if (!btf || !info.keyTypeId || !info.valueTypeId) {
@@ -58,9 +61,12 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
       } else {
         const v = info.perCpu ? sumValues(btf, info.valueTypeId, e.values) : e.values[0];
         entries.push({ key, value: formatJson(btf, info.valueTypeId, v) });
-        text.push(`${textOf(info.keyTypeId, e.key)} -> ${textOf(info.valueTypeId, v)}`);
+        if (isArray(info.type) && v.every((b) => b === 0)) unset++;
+        else text.push(`${textOf(info.keyTypeId, e.key)} -> ${textOf(info.valueTypeId, v)}`);
       }
     }
+    // Arrays have every slot; a person wants the ones in use (JSON keeps all, as bpftool).
+    if (unset) text.push(`(${unset} unset slot${unset === 1 ? '' : 's'} not shown; --json shows all)`);
     return { name, type: info.typeName, btf: Boolean(btf && info.valueTypeId), entries, text };
   } finally {
     map.close();
