@@ -216,6 +216,66 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(csum(Buffer.concat([pseudo, t]))).toBe(0);
   });
 
+  /** The frame with `opts` inserted as IPv4 options after the header at l3 (ihl and lengths fixed). */
+  function withOptions(frame: Buffer, opts: number[], l3 = 14): Buffer {
+    const f = Buffer.concat([frame.subarray(0, l3 + 20), Buffer.from(opts), frame.subarray(l3 + 20)]);
+    f[l3] = 0x40 | ((20 + opts.length) / 4);
+    f.writeUInt16BE(f.readUInt16BE(l3 + 2) + opts.length, l3 + 2);
+    f.writeUInt16BE(0, l3 + 10);
+    f.writeUInt16BE(csum(f.subarray(l3, l3 + 20 + opts.length)), l3 + 10);
+    return f;
+  }
+
+  test('GRE whose outer IPv4 header carries options is unwrapped', () => {
+    setup({ key: 3, csum: true });
+    run(udp(PC, SRV, 8));
+    const reply = inner(SRV, PC, 8, 53, 4000);
+    const r = run(withOptions(gre({ key: 3, csum: true, payload: reply }), [0x94, 0x04, 0, 0])); // router alert
+    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));
+    expect(r.data.subarray(14)).toEqual(reply);
+  });
+
+  test('an inner packet with IP options is carried whole, options included', () => {
+    setup();
+    const f = withOptions(udp(PC, SRV, 16), [1, 1, 1, 0]); // NOP NOP NOP EOL
+    const r = run(f);
+    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.data.subarray(14 + 24)).toEqual(f.subarray(14));
+    expect(r.data.readUInt16BE(14 + 2)).toBe(20 + 4 + f.length - 14);
+  });
+
+  test('inner fragments (first and later) are tunneled by destination, unchanged', () => {
+    setup();
+    const first = udp(PC, SRV, 64);
+    first.writeUInt16BE(0x2000, 14 + 6); // MF, offset 0
+    const later = udp(PC, SRV, 64);
+    later.writeUInt16BE(0x0009, 14 + 6); // offset 72 bytes, last: no UDP header in it
+    for (const f of [withIpCsum(first), withIpCsum(later)]) {
+      const r = run(f);
+      expect(r.retval).toBe(XDP_REDIRECT);
+      expect(r.data.readUInt16BE(14 + 20 + 2)).toBe(0x0800);
+      expect(r.data.subarray(14 + 24)).toEqual(f.subarray(14));
+    }
+    expect(o.read('l2_tun_stats', 1)!.encap_packets).toBe(2n);
+  });
+
+  test('ICMP frag-needed is rate limited; the rest is counted as icmp_limit', () => {
+    setup({ mtu: 1000 });
+    const big = udp(PC, SRV, 1200);
+    big.writeUInt16BE(0x4000, 14 + 6);
+    const f = withIpCsum(big);
+    const verdicts = new Set<number>();
+    for (let i = 0; i < 300; i++) verdicts.add(run(f).retval);
+    const sent = drops('too_big'), limited = drops('icmp_limit');
+    expect(sent + limited).toBe(300n);
+    // a burst of 100 per CPU (this process may run on either of two), refilled at 100/s
+    expect(sent).toBeGreaterThanOrEqual(100n);
+    expect(sent).toBeLessThanOrEqual(250n);
+    expect(limited).toBeGreaterThan(0n);
+    expect([...verdicts].sort()).toEqual([XDP_DROP, XDP_REDIRECT]);
+  });
+
   test('a rule that drops', () => {
     setup();
     expect(run(udp(PC, '192.0.2.66', 8)).retval).toBe(XDP_DROP);

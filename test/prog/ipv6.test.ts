@@ -135,6 +135,19 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     expect(r.data.subarray(14)).toEqual(reply);
   });
 
+  test('an unsolicited NA with a new MAC (fail-over) re-points the flows of the old one', () => {
+    setup();
+    const GW1B = '02:00:5e:00:53:b1';
+    const na = (mac: string) => icmp6(ROUTER6, 'ff02::1', 136,
+      Buffer.concat([Buffer.from([0x20, 0, 0, 0]), ip6(ROUTER6), Buffer.from([2, 1]), Pkt.mac(mac)]), 255, ['33:33:00:00:00:01', mac]);
+    run(na(GW1)); // the router, learned with its first MAC
+    expect(run(udp6(PC6, SRV6, 20)).retval).toBe(XDP_REDIRECT); // a flow from behind it
+    run(na(GW1B)); // fail-over
+    const r = run(gre({ proto: 0x86dd, payload: udp6(SRV6, PC6, 20, 53, 4000).subarray(14) }));
+    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
+  });
+
   test('an oversize IPv6 packet gets packet-too-big from local6 with the tunnel MTU', () => {
     setup({ mtu: 1280 });
     const big = udp6(PC6, SRV6, 1400);
