@@ -113,12 +113,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[ "$(id -u)" = 0 ] || { warn "bench-gre.sh needs root"; exit 2; }
-for tool in ip iperf3 trafgen bpftool ethtool node; do
-	command -v "$tool" >/dev/null || { warn "$tool is missing (make deps)"; exit 2; }
-done
-[ "$GEN_CPU" -lt "$NCPU" ] || { warn "GEN_CPU=$GEN_CPU but only $NCPU CPUs"; exit 2; }
-[ -f "$SINK_OBJ" ] || { warn "$SINK_OBJ is missing: run make"; exit 2; }
+bench_checks bench-gre.sh || exit 2
 TMP=$(mktemp -d /tmp/l2bench-gre.XXXXXX)
 teardown
 

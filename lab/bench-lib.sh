@@ -22,6 +22,17 @@ stop_tracked() {
 
 now() { date +%s.%N; }
 
+# What every bench needs before it builds anything: bench_checks <script name>
+bench_checks() {
+	local tool
+	[ "$(id -u)" = 0 ] || { echo "!! $1 needs root" >&2; return 1; }
+	for tool in ip iperf3 trafgen bpftool ethtool node; do
+		command -v "$tool" >/dev/null || { echo "!! $tool is missing (make deps)" >&2; return 1; }
+	done
+	[ "$GEN_CPU" -lt "$NCPU" ] || { echo "!! GEN_CPU=$GEN_CPU but only $NCPU CPUs" >&2; return 1; }
+	[ -f "$SINK_OBJ" ] || { echo "!! $SINK_OBJ is missing: run make" >&2; return 1; }
+}
+
 # Per CPU "total busy softirq" jiffies from /proc/stat, flattened.
 cpu_ticks() {
 	awk '/^cpu[0-9]/ { tot = 0; for (i = 2; i <= NF; i++) tot += $i;
@@ -47,18 +58,21 @@ sink_attach() {
 		console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).map_ids[0]);'
 }
 
-# Receiver-side Gbit/s of one iperf3 run:
-#   iperf_gbps <server ns> <server ip> <client ns> <streams> <seconds>
+# Receiver-side Gbit/s of one iperf3 run (IPERF_PIN=1: client on CPU 0,
+# server on CPU 1): iperf_gbps <server ns> <server ip> <client ns> <streams> <seconds>
 iperf_gbps() {
-	local sns=$1 sip=$2 cns=$3 n=$4 t=$5 port=5201 json pid
-	ip netns exec "$sns" timeout $((t + 15)) iperf3 -s -1 -B "$sip" -p $port >/dev/null 2>&1 &
+	local sns=$1 sip=$2 cns=$3 n=$4 t=$5 port=5201 json pid cpin='' spin=''
+	if [ "${IPERF_PIN:-0}" = 1 ]; then cpin="-A 0"; spin="-A 1"; fi
+	# shellcheck disable=SC2086
+	ip netns exec "$sns" timeout $((t + 15)) iperf3 -s -1 -B "$sip" -p $port $spin >/dev/null 2>&1 &
 	pid=$!
 	track "$pid"
 	for _ in $(seq 1 50); do
 		ip netns exec "$sns" ss -ltn 2>/dev/null | grep -q "$sip:$port" && break
 		sleep 0.1
 	done
-	json=$(ip netns exec "$cns" timeout $((t + 10)) iperf3 -c "$sip" -p $port -t "$t" -P "$n" -J 2>/dev/null) || true
+	# shellcheck disable=SC2086
+	json=$(ip netns exec "$cns" timeout $((t + 10)) iperf3 -c "$sip" -p $port -t "$t" -P "$n" $cpin -J 2>/dev/null) || true
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	node -e '

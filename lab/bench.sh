@@ -141,13 +141,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- checks
-[ "$(id -u)" = 0 ] || { warn "bench.sh needs root"; exit 2; }
-for tool in ip iperf3 trafgen bpftool ethtool node; do
-	command -v "$tool" >/dev/null || { warn "$tool is missing (make deps)"; exit 2; }
-done
 NCPU=$(nproc)
-[ "$GEN_CPU" -lt "$NCPU" ] || { warn "GEN_CPU=$GEN_CPU but only $NCPU CPUs"; exit 2; }
-[ -f "$SINK_OBJ" ] || { warn "$SINK_OBJ is missing: run make (or make bpf)"; exit 2; }
+bench_checks bench.sh || exit 2
 case " ${CONFIGS[*]} " in *" l2bpf "*)
 	case "$L2BPF" in "node $REPO/dist/src/cli/main.js")
 		[ -f "$REPO/dist/src/cli/main.js" ] || { warn "dist/src/cli/main.js is missing: run make"; exit 2; } ;;
@@ -189,49 +184,8 @@ done
 unset P
 
 # ---------------------------------------------------------------- helpers
-# Receiver-side Gbit/s of one iperf3 run: tcp_run <cfg> <streams>
-tcp_run() {
-	local c=$1 n=$2 P json port=5201 cpin='' spin='' pid i
-	P=$(prefix_of "$c")
-	if [ "$IPERF_PIN" = 1 ]; then cpin="-A 0"; spin="-A 1"; fi
-	# shellcheck disable=SC2086
-	ip netns exec "${P}b" timeout $((T_TCP + 15)) iperf3 -s -1 -B "$B_IP4" -p $port $spin \
-		>/dev/null 2>&1 &
-	pid=$!
-	track "$pid"
-	for i in $(seq 1 50); do
-		ip netns exec "${P}b" ss -ltn 2>/dev/null | grep -q "$B_IP4:$port" && break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	json=$(ip netns exec "${P}a" timeout $((T_TCP + 10)) iperf3 -c "$B_IP4" -p $port \
-		-t "$T_TCP" -P "$n" $cpin -J 2>/dev/null) || true
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	node -e '
-		let r; try { r = JSON.parse(require("fs").readFileSync(0, "utf8")); } catch (e) { r = {}; }
-		const s = r.end && r.end.sum_received;
-		console.log(s && s.bits_per_second ? (s.bits_per_second / 1e9).toFixed(3) : "NaN");
-	' <<<"$json"
-}
-
-# The trafgen packet: 60 bytes, UDP/IPv4 A -> B, pinned to GEN_CPU.
-make_pkt_cfg() {
-	local mac
-	mac() { sed 's/^/0x/; s/:/, 0x/g' <<<"$1"; }
-	cat >"$TMP/pkt.cfg" <<-EOF
-	/* 60-byte UDP/IPv4 frame from A to B (64 on a real wire with the FCS). */
-	cpu($GEN_CPU): {
-	  $(mac "$B_MAC"),
-	  $(mac "$A_MAC"),
-	  c16(0x0800),
-	  0x45, 0x00, c16(46), c16(0), 0x40, 0x00, 64, 17, csumip(14, 33),
-	  198, 51, 100, 1,  198, 51, 100, 2,
-	  c16(4000), c16(9), c16(26), c16(0),
-	  fill(0x00, 18)
-	}
-	EOF
-}
+# Receiver-side Gbit/s of one iperf3 run A -> B: tcp_run <cfg> <streams>
+tcp_run() { local P; P=$(prefix_of "$1"); iperf_gbps "${P}b" "$B_IP4" "${P}a" "$2" "$T_TCP"; }
 
 # "<b0 rx packets> <a0 tx packets> <a0 tx dropped>" for a config.
 if_counts() {
@@ -245,16 +199,10 @@ if_counts() {
 
 declare -A SINK_MAP RX_BASE
 attach_sink() {
-	local c=$1 P prog map
+	local c=$1 P
 	P=$(prefix_of "$c")
 	RX_BASE[$c]=$(if_counts "$P" | cut -d' ' -f1)
-	ip -n "${P}b" link set dev b0 xdpdrv obj "$SINK_OBJ" sec xdp
-	prog=$(ip -n "${P}b" -j -d link show b0 | node -e '
-		const r = JSON.parse(require("fs").readFileSync(0, "utf8"))[0];
-		console.log(r.xdp.prog.id);')
-	map=$(bpftool -j prog show id "$prog" | node -e '
-		console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).map_ids[0]);')
-	SINK_MAP[$c]=$map
+	SINK_MAP[$c]=$(sink_attach "${P}b" b0)
 }
 
 # One packet-rate window: prints "delivered_pps ifrx_pps offered_pps a0_txdrop"
@@ -309,7 +257,7 @@ done
 
 # ---------------------------------------------------------------- packets
 say "64-byte packets A->B: trafgen on CPU $GEN_CPU, ${WARM}s warm-up + ${WIN}s window, $ROUNDS round(s)"
-make_pkt_cfg
+trafgen_cfg "$TMP/pkt.cfg" "$B_MAC" "$A_MAC" "$A_IP4" "$B_IP4"
 for c in "${CONFIGS[@]}"; do attach_sink "$c"; done
 for r in $(seq 1 "$ROUNDS"); do
 	for c in "${CONFIGS[@]}"; do
