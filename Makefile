@@ -4,7 +4,8 @@ CLANG    ?= $(shell for c in clang-19 clang-16 clang-15; do command -v $$c >/dev
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CPU  ?= v3
 BUILD    ?= build
-BPF_CFLAGS := -target bpf -mcpu=$(BPF_CPU) -g -O2 -Wall -Werror -I maps -I bpf/include -I $(ARCH_INC)
+BPF_EXTRA ?=
+BPF_CFLAGS := -target bpf -mcpu=$(BPF_CPU) -g -O2 -Wall -Werror -I maps -I bpf/include -I bpf -I $(ARCH_INC) $(BPF_EXTRA)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))

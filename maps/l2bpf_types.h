@@ -41,10 +41,18 @@ enum l2_drop_reason {
 	L2_DROP_TOO_BIG_NOICMP = 16, /* over the tunnel MTU, no ICMP possible: IPv4 without DF (not fragmented here), IPv6 without local6 */
 	L2_DROP_ICMP_LIMIT = 17,   /* over the tunnel MTU; ICMP error suppressed by the rate limit */
 	L2_DROP_ENCAP = 18,        /* could not make room for the outer headers */
+	L2_DROP_REFUSED = 19,      /* redirected, then refused by the kernel (target cannot take it: no NAPI on a veth peer, down, MTU, queue full) */
+	L2_DROP_ICMP_NO_FLOW = 20, /* ICMP error out of the tunnel about a flow the box never saw */
+	L2_DROP_MALFORMED = 21,    /* a header claims more bytes than the frame has, or a helper failed on it */
+	L2_DROP_SEGMENT = 22,      /* a GSO packet for a checksum tunnel could not be handed to the segmenter */
 	L2_DROP__MAX,
 };
 
-/* Per-port counters (per-CPU hash keyed by ingress l2_ifindex). */
+/* Per-port counters (per-CPU hash keyed by ingress l2_ifindex). Every
+ * frame received is counted once more in exactly one of fwd (sent on
+ * toward another port, wrapped or unwrapped), answer (the box answered it
+ * itself: ARP, ND, ping, ICMP errors) or drop. A redirect the kernel
+ * refuses afterwards moves from fwd to drop (reason refused). */
 struct l2_port_stats {
 	__u64 rx_packets;
 	__u64 rx_bytes;
@@ -52,6 +60,8 @@ struct l2_port_stats {
 	__u64 fwd_bytes;
 	__u64 drop_packets;
 	__u64 drop_bytes;
+	__u64 answer_packets;
+	__u64 answer_bytes;
 };
 
 /* Per-reason drop counters (per-CPU array indexed by enum l2_drop_reason). */
@@ -64,29 +74,56 @@ struct l2_drop_stats {
  * The XDP fast path redirects through l2_tx_ports (a devmap, which the
  * kernel will not let carry BTF); this map is the readable twin that the
  * loader writes from the same desired state. */
+enum l2_port_kind {
+	L2_PORT_WIRE = 0,       /* a port of the wire */
+	L2_PORT_SEGMENTER = 1,  /* the inner end of the segmenter pair (see bpf/lib/gre.h) */
+};
 struct l2_port {
 	l2_ifindex peer;   /* frames arriving here leave by this port */
 	__u32 slot;        /* 0 = first port given to attach, 1 = second */
 	l2_mac mac;        /* the port's own MAC: source of ARP/ND/ICMP answers */
 	__u16 mtu;         /* the port's MTU (L3), for tunnel MTU defaults */
+	enum l2_port_kind kind;
+	l2_ifindex segmenter; /* TC: where GSO packets for checksum tunnels are segmented (0: none) */
 };
 
+/* The hook a port's frames are handled on. */
 enum l2_attach_mode {
 	L2_MODE_NATIVE = 0,   /* XDP in the driver (XDP_FLAGS_DRV_MODE) */
 	L2_MODE_GENERIC = 1,  /* XDP on the skb path (XDP_FLAGS_SKB_MODE) */
+	L2_MODE_TC = 2,       /* TC ingress through a tcx link */
+};
+/* What was asked for; auto picks a hook per port. */
+enum l2_mode_request {
+	L2_REQ_AUTO = 0,
+	L2_REQ_NATIVE = 1,
+	L2_REQ_GENERIC = 2,
+	L2_REQ_TC = 3,
+};
+
+/* One row of the attachment table: a program on a device's hook. */
+#define L2_ATT_PROMISC_WAS_ON (1 << 0) /* the port was promiscuous before attach */
+#define L2_ATT_SEGMENTER      (1 << 1) /* a device l2bpf created (segmenter pair) */
+#define L2_ATT_FORCED         (1 << 2) /* --force overrode a refusal for this port */
+struct l2_attachment {
+	l2_ifindex ifindex;       /* in the instance's network namespace */
+	enum l2_attach_mode mode;
+	__u32 flags;              /* L2_ATT_* */
+	char ifname[16];
+	char reason[64];          /* why this hook (auto), for status */
 };
 
 /* What `attach` set up, so that status, dump and detach need nothing but the
  * pin folder (array of one entry, key 0). Written only by user space. */
+#define L2_MAX_ATTACH 8
 struct l2_instance {
 	__u64 attached_at;        /* unix seconds, first attach */
 	__u64 updated_at;         /* unix seconds, last attach that changed state */
 	__u64 config_hash;        /* 64 bits of sha256 over the effective config */
-	l2_ifindex ports[2];      /* ifindex in the instance's network namespace */
-	enum l2_attach_mode mode;
-	__u32 promisc_was_on;     /* bit i: port i was promiscuous before attach */
+	enum l2_mode_request requested;
+	__u32 count;              /* rows used in att[]: the wire's ports first */
 	char netns[64];           /* "" = the caller's namespace */
-	char ifname[2][16];
+	struct l2_attachment att[L2_MAX_ATTACH];
 };
 
 /* ---- the one IP (map l2_local, key 0) */
@@ -181,6 +218,10 @@ struct l2_tunnel_stats {
 	__u64 decap_packets;
 	__u64 decap_bytes;
 	__u64 decap_neigh;     /* of those, flows never seen, sent to the inner destination's learned MAC */
+	__u64 icmp_in;         /* ICMP errors out of the tunnel, delivered to the flow they quote */
+	__u64 icmp_out;        /* ICMP errors about a tunneled flow, sent into its tunnel */
+	__u64 gso_packets;     /* GSO packets wrapped whole (segmented later by the kernel) */
+	__u64 segmented;       /* GSO packets sent through the segmenter first (checksum tunnels) */
 	__u64 drops[L2_DROP__MAX];
 };
 

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The one counting path: every frame is counted on arrival, and leaves either
- * through l2_forwarded() or l2_drop(), which counts it per port and per
- * reason. Never return a drop verdict without going through here. */
+/* The one counting path: every frame is counted on arrival (l2_count_rx)
+ * and leaves through l2_exit(), which turns the features' decision into
+ * the hook's verdict and counts the frame as forwarded, answered or
+ * dropped (per port, per reason, per tunnel). Nothing returns a verdict
+ * any other way. */
 #ifndef L2BPF_COUNTERS_H
 #define L2BPF_COUNTERS_H
 
+#include "ctx.h"
+#include "decision.h"
 #include "l2bpf_maps.bpf.h"
 
 /* Anchors enum l2_drop_reason in BTF, so user space can name the reasons
@@ -22,20 +26,19 @@ static __always_inline struct l2_port_stats *l2_count_rx(__u32 ifindex, __u64 le
 	return ps;
 }
 
-static __always_inline int l2_forwarded(struct l2_port_stats *ps, __u64 len, int verdict)
+/* Per-tunnel counters; a drop tied to a tunnel counts there too. */
+static __always_inline struct l2_tunnel_stats *l2_tun_stats_of(__u32 tunnel)
 {
-	if (ps) {
-		ps->fwd_packets++;
-		ps->fwd_bytes += len;
-	}
-	return verdict;
+	return tunnel ? bpf_map_lookup_elem(&l2_tun_stats, &tunnel) : 0;
 }
 
-static __always_inline int l2_count_drop(struct l2_port_stats *ps, __u64 len,
-					 __u32 reason, int verdict)
+static __always_inline void l2_count_drop(struct l2_port_stats *ps, __u64 len, __u32 reason, __u32 tunnel)
 {
+	struct l2_tunnel_stats *ts = l2_tun_stats_of(tunnel);
 	struct l2_drop_stats *ds = bpf_map_lookup_elem(&l2_drops, &reason);
 
+	if (ts && reason < L2_DROP__MAX)
+		ts->drops[reason]++;
 	if (ds) {
 		ds->packets++;
 		ds->bytes += len;
@@ -44,31 +47,43 @@ static __always_inline int l2_count_drop(struct l2_port_stats *ps, __u64 len,
 		ps->drop_packets++;
 		ps->drop_bytes += len;
 	}
-	return verdict;
 }
 
-/* Send the frame back out of the port it came in on. Not XDP_TX: on veth
- * (kernel 6.18) an XDP_TX frame never reaches the peer while a redirect to
- * the same device does; on real NICs both cost the same. */
-static __always_inline int l2_back_out(struct xdp_md *ctx)
+static __always_inline int l2_exit(l2_ctx *ctx, struct l2_port_stats *ps, struct l2_decision *d, __u64 len)
 {
-	return bpf_redirect(ctx->ingress_ifindex, 0);
-}
+	int v;
 
-/* Per-tunnel counters; a drop tied to a tunnel counts there too. */
-static __always_inline struct l2_tunnel_stats *l2_tun_stats_of(__u32 tunnel)
-{
-	return tunnel ? bpf_map_lookup_elem(&l2_tun_stats, &tunnel) : 0;
-}
-
-static __always_inline int l2_tun_drop(struct l2_port_stats *ps, __u32 tunnel, __u64 len,
-				       __u32 reason, int verdict)
-{
-	struct l2_tunnel_stats *ts = l2_tun_stats_of(tunnel);
-
-	if (ts && reason < L2_DROP__MAX)
-		ts->drops[reason]++;
-	return l2_count_drop(ps, len, reason, verdict);
+	switch (d->verdict) {
+	case L2_V_FORWARD:
+		v = ctx_forward(ctx, ctx_ifindex(ctx));
+		if (v != CTX_ACT_REDIRECT) {
+			l2_count_drop(ps, len, L2_DROP_NO_PEER, 0);
+			return CTX_ACT_DROP;
+		}
+		break;
+	case L2_V_TO_PORT:
+		v = ctx_redirect(ctx, d->ifindex);
+		break;
+	case L2_V_ANSWER:
+		v = ctx_back_out(ctx);
+		if (d->reason) { /* an ICMP error standing in for a dropped frame */
+			l2_count_drop(ps, len, d->reason, d->tunnel);
+			return v;
+		}
+		if (ps) {
+			ps->answer_packets++;
+			ps->answer_bytes += len;
+		}
+		return v;
+	default:
+		l2_count_drop(ps, len, d->reason, d->tunnel);
+		return CTX_ACT_DROP;
+	}
+	if (ps) {
+		ps->fwd_packets++;
+		ps->fwd_bytes += len;
+	}
+	return v;
 }
 
 #endif /* L2BPF_COUNTERS_H */

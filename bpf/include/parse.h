@@ -2,7 +2,9 @@
 /* Header parsing for the wire: Ethernet, up to two VLAN tags (802.1Q/ad),
  * IPv4 or IPv6 (extension headers skipped), then ports or the ICMP echo id.
  * Everything is read from the linear part; a frame whose headers do not fit
- * there is simply not parsed (the wire still bridges it). */
+ * there is simply not parsed (the wire still bridges it). On TC the first
+ * tag may be in skb metadata: it counts as tag 0 but takes no data bytes
+ * (l2_len and l2_data_tags() count only the data). */
 #ifndef L2BPF_PARSE_H
 #define L2BPF_PARSE_H
 
@@ -16,6 +18,7 @@
 #include <linux/icmpv6.h>
 #include <bpf/bpf_endian.h>
 #include "l2bpf_types.h"
+#include "ctx.h"
 
 /* ICMP (linux/icmp.h pulls in libc headers that a BPF build cannot use) */
 struct icmphdr {
@@ -49,7 +52,8 @@ struct l2_pkt {
 	__u16 sport, dport;    /* host order; ICMP echo id in both */
 	__u16 tpid[L2_MAX_TAGS];
 	__u16 tci[L2_MAX_TAGS];
-	__u8 ntags;
+	__u8 ntags;            /* all tags, outermost first */
+	__u8 hwtag;            /* tag 0 is in skb metadata, not in the data (TC) */
 	__u8 family;           /* 4, 6, 0 = not IP */
 	__u8 l4_proto;
 	__u8 frag;             /* part of a fragmented datagram: no ports */
@@ -57,8 +61,12 @@ struct l2_pkt {
 	__u8 tos;
 	__u8 icmp_type;
 	__u8 ihl;              /* IPv4 header bytes */
+	__u8 tcp_flags;        /* TCP: the flags byte */
+	__u8 pad[3];
 	l2_ipv6 src, dst;      /* IPv4 as ::ffff:a.b.c.d */
 };
+
+static __always_inline __u32 l2_data_tags(const struct l2_pkt *p) { return p->ntags - p->hwtag; }
 
 static __always_inline void l2_v4mapped(l2_ipv6 out, __be32 a)
 {
@@ -79,6 +87,8 @@ static __always_inline void l2_parse_l4(void *data, void *end, struct l2_pkt *p)
 		if ((void *)(u + 1) > end) { p->l4_off = 0; return; }
 		p->sport = bpf_ntohs(u->source);
 		p->dport = bpf_ntohs(u->dest);
+		if (p->l4_proto == IPPROTO_TCP && l4 + 14 <= end)
+			p->tcp_flags = ((__u8 *)l4)[13];
 	} else if (p->l4_proto == IPPROTO_ICMP || p->l4_proto == IPPROTO_ICMPV6) {
 		struct icmphdr *ic = l4; /* type, code, csum, id: same for ICMPv6 echo */
 		if ((void *)(ic + 1) > end) { p->l4_off = 0; return; }
@@ -148,8 +158,13 @@ static __always_inline int l2_parse_ipv6(void *data, void *end, struct l2_pkt *p
 	return 0;
 }
 
+/* Headers of anything we parse fit in this many bytes (TC makes them linear). */
+#ifndef L2_PARSE_LINEAR
+#define L2_PARSE_LINEAR 128
+#endif
+
 /* Returns -1 when there is not even an Ethernet header in the linear part. */
-static __always_inline int l2_parse(void *data, void *end, struct l2_pkt *p)
+static __always_inline int l2_parse_frame(void *data, void *end, struct l2_pkt *p)
 {
 	struct ethhdr *eth = data;
 	__u16 proto;
@@ -163,10 +178,12 @@ static __always_inline int l2_parse(void *data, void *end, struct l2_pkt *p)
 		struct l2_vlan *v = data + (p->l2_len & 0xff);
 		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
 			break;
+		if (p->ntags >= L2_MAX_TAGS)
+			break;
 		if ((void *)(v + 1) > end)
 			return 0;
-		p->tpid[i] = proto;
-		p->tci[i] = bpf_ntohs(v->tci);
+		p->tpid[p->ntags & 1] = proto;
+		p->tci[p->ntags & 1] = bpf_ntohs(v->tci);
 		proto = bpf_ntohs(v->proto);
 		p->l2_len += sizeof(*v);
 		p->ntags++;
@@ -177,6 +194,22 @@ static __always_inline int l2_parse(void *data, void *end, struct l2_pkt *p)
 	else if (proto == ETH_P_IPV6)
 		l2_parse_ipv6(data, end, p);
 	return 0;
+}
+
+/* The frame of ctx: a tag the kernel holds in metadata first, then the data. */
+static __always_inline int l2_parse(l2_ctx *ctx, struct l2_pkt *p)
+{
+	__u16 tpid, tci;
+
+	if (ctx_hw_vlan(ctx, &tpid, &tci)) {
+		p->tpid[0] = tpid;
+		p->tci[0] = tci;
+		p->ntags = 1;
+		p->hwtag = 1;
+	}
+	if (ctx_pull(ctx, L2_PARSE_LINEAR))
+		return -1;
+	return l2_parse_frame(ctx_data(ctx), ctx_data_end(ctx), p);
 }
 
 #endif /* L2BPF_PARSE_H */

@@ -13,7 +13,7 @@
 
 #define L2_FLOW_REFRESH_NS 1000000000ULL  /* rewrite an unchanged entry at most once a second */
 
-static __always_inline void l2_flow_key(struct l2_pkt *p, struct l2_flow_key *k, int reverse)
+static __always_inline void l2_flow_key(const struct l2_pkt *p, struct l2_flow_key *k, int reverse)
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	__builtin_memcpy(k->src, reverse ? p->dst : p->src, 16);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Saving and rewriting the Ethernet header plus its VLAN tags (14, 18 or 22
- * bytes) around bpf_xdp_adjust_head, which moves where the frame starts. */
+/* Saving and rewriting the Ethernet header plus the VLAN tags held in the
+ * data (14, 18 or 22 bytes) around resizes, which move where the frame
+ * starts. A tag in TC metadata stays there and is not part of this. */
 #ifndef L2BPF_L2HDR_H
 #define L2BPF_L2HDR_H
 
@@ -8,43 +9,34 @@
 
 struct l2_hdr { __u8 b[14 + 4 * L2_MAX_TAGS]; };
 
-static __always_inline int l2_hdr_save(struct xdp_md *ctx, struct l2_pkt *p, struct l2_hdr *h)
-{
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+static __always_inline __u32 l2_hdr_len(__u32 data_tags) { return 14 + 4 * (data_tags > 2 ? 2 : data_tags); }
 
-	if (data + sizeof(h->b) <= end) {
-		__builtin_memcpy(h->b, data, sizeof(h->b));
-		return 0;
-	}
-	if (p->ntags == 0 && data + 14 <= end) {
-		__builtin_memcpy(h->b, data, 14);
-		return 0;
-	}
-	return -1;
+static __always_inline int l2_hdr_save(l2_ctx *ctx, const struct l2_pkt *p, struct l2_hdr *h)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	return ctx_load(ctx, 0, h->b, l2_hdr_len(l2_data_tags(p))) ? -1 : 0;
 }
 
-/* Writes the saved header at the (new) start, with `proto` as the innermost ethertype. */
-static __always_inline int l2_hdr_put(struct xdp_md *ctx, __u8 ntags, struct l2_hdr *h, __u16 proto)
+/* Writes the saved header at the (new) start, `proto` as the innermost
+ * ethertype. The MACs are outside every checksum; the tags are not (TC
+ * keeps skb->csum right for them). */
+static __always_inline int l2_hdr_put(l2_ctx *ctx, __u32 data_tags, struct l2_hdr *h, __u16 proto)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 n = l2_hdr_len(data_tags);
 	__be16 pr = bpf_htons(proto);
 
-	if (ntags == 0) {
-		if (data + 14 > end)
-			return -1;
-		__builtin_memcpy(data, h->b, 12);
-		__builtin_memcpy(data + 12, &pr, 2);
-	} else if (ntags == 1) {
-		if (data + 18 > end)
-			return -1;
-		__builtin_memcpy(data, h->b, 16);
-		__builtin_memcpy(data + 16, &pr, 2);
-	} else {
-		if (data + 22 > end)
-			return -1;
-		__builtin_memcpy(data, h->b, 20);
-		__builtin_memcpy(data + 20, &pr, 2);
-	}
+	if (n == 14)
+		__builtin_memcpy(h->b + 12, &pr, 2);
+	else if (n == 18)
+		__builtin_memcpy(h->b + 16, &pr, 2);
+	else
+		__builtin_memcpy(h->b + 20, &pr, 2);
+	if (ctx_store_raw(ctx, 0, h->b, 14))
+		return -1;
+	if (n == 18 && ctx_store(ctx, 14, h->b + 14, 4))
+		return -1;
+	if (n == 22 && ctx_store(ctx, 14, h->b + 14, 8))
+		return -1;
 	return 0;
 }
 

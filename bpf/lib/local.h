@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The box's one IP: answer ARP and IPv6 neighbour solicitation for `local`
  * on either port, and ping to it, straight back out the port it came in on
- * (the helpers return XDP_TX; the caller sends it back out that port), so
- * routers can reach the tunnel endpoint without a host stack. */
+ * (the helpers rewrite the frame and return L2_LOCAL_ANSWER), so routers
+ * can reach the tunnel endpoint without a host stack. */
 #ifndef L2BPF_LOCAL_H
 #define L2BPF_LOCAL_H
 
@@ -14,6 +14,8 @@
 #include "l2bpf_maps.bpf.h"
 
 #define L2_LOCAL_NONE (-1)   /* not for us: keep going */
+#define L2_LOCAL_ANSWER 1    /* rewritten into the answer: send it back */
+#define L2_LOCAL_BROKEN 2    /* a resize failed half-way: the frame is unusable */
 
 struct l2_arp_eth {          /* the IPv4-over-Ethernet ARP body */
 	__be16 htype, ptype;
@@ -31,16 +33,16 @@ static __always_inline struct l2_local *l2_local_cfg(void)
 	return bpf_map_lookup_elem(&l2_local, &k);
 }
 
-static __always_inline int l2_is_local6(struct l2_local *lc, const __u8 *a)
+static __always_inline int l2_is_local6(const struct l2_local *lc, const __u8 *a)
 {
 	return lc->ipv6_plen && !__builtin_memcmp(lc->ipv6, a, 16);
 }
 
 /* ARP request for local -> reply from the port's MAC. */
-static __always_inline int l2_answer_arp(struct xdp_md *ctx, struct l2_pkt *p, struct l2_local *lc,
+static __always_inline int l2_answer_arp(l2_ctx *ctx, struct l2_pkt *p, struct l2_local *lc,
 					 const __u8 *port_mac)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx), *end = ctx_data_end(ctx);
 	struct ethhdr *eth = data;
 	struct l2_arp_eth *arp;
 
@@ -58,7 +60,7 @@ static __always_inline int l2_answer_arp(struct xdp_md *ctx, struct l2_pkt *p, s
 	arp->tpa = arp->spa;
 	__builtin_memcpy(arp->sha, port_mac, 6);
 	arp->spa = lc->ipv4;
-	return XDP_TX;
+	return L2_LOCAL_ANSWER;
 }
 
 static __always_inline void l2_swap_macs(struct ethhdr *eth)
@@ -71,9 +73,9 @@ static __always_inline void l2_swap_macs(struct ethhdr *eth)
 }
 
 /* ICMP echo request to local -> echo reply (type change fixed incrementally). */
-static __always_inline int l2_answer_ping4(struct xdp_md *ctx, struct l2_pkt *p)
+static __always_inline int l2_answer_ping4(l2_ctx *ctx, struct l2_pkt *p)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx), *end = ctx_data_end(ctx);
 	struct iphdr *ip;
 	struct icmphdr *ic;
 	__be32 a;
@@ -94,7 +96,7 @@ static __always_inline int l2_answer_ping4(struct xdp_md *ctx, struct l2_pkt *p)
 	ip->check = l2_csum_fold(bpf_csum_diff(0, 0, (__be32 *)ip, sizeof(*ip), 0));
 	ic->checksum = l2_csum_replace16(ic->checksum, bpf_htons(ICMP_ECHO << 8), bpf_htons(ICMP_ECHOREPLY << 8));
 	ic->type = ICMP_ECHOREPLY;
-	return XDP_TX;
+	return L2_LOCAL_ANSWER;
 }
 
 /* Pseudo-header sum for ICMPv6 (upper-layer length and next header 58). */
@@ -115,7 +117,7 @@ struct l2_nd {                 /* NS / NA body with one link-layer option */
 } __attribute__((packed));
 
 /* ICMPv6 echo request or neighbour solicitation for local6. */
-static __always_inline int l2_answer_icmp6(struct xdp_md *ctx, struct l2_pkt *p, struct l2_local *lc,
+static __always_inline int l2_answer_icmp6(l2_ctx *ctx, struct l2_pkt *p, struct l2_local *lc,
 					   const __u8 *port_mac)
 {
 	void *data, *end;
@@ -126,8 +128,8 @@ static __always_inline int l2_answer_icmp6(struct xdp_md *ctx, struct l2_pkt *p,
 	if (p->family != 6 || p->l4_proto != IPPROTO_ICMPV6 || !p->l4_off || p->frag)
 		return L2_LOCAL_NONE;
 	if (p->icmp_type == ICMPV6_ECHO_REQUEST && l2_is_local6(lc, p->dst)) {
-		data = (void *)(long)ctx->data;
-		end = (void *)(long)ctx->data_end;
+		data = ctx_data(ctx);
+		end = ctx_data_end(ctx);
 		if (data + sizeof(struct ethhdr) > end)
 			return L2_LOCAL_NONE;
 		l2_barrier_var(data);
@@ -142,33 +144,33 @@ static __always_inline int l2_answer_icmp6(struct xdp_md *ctx, struct l2_pkt *p,
 		ic->icmp6_cksum = l2_csum_replace16(ic->icmp6_cksum, bpf_htons(ICMPV6_ECHO_REQUEST << 8),
 						    bpf_htons(ICMPV6_ECHO_REPLY << 8));
 		ic->icmp6_type = ICMPV6_ECHO_REPLY;
-		return XDP_TX; /* addresses swapped: the pseudo-header sum is unchanged */
+		return L2_LOCAL_ANSWER; /* addresses swapped: the pseudo-header sum is unchanged */
 	}
 	if (p->icmp_type != 135 /* NS */ || !lc->ipv6_plen)
 		return L2_LOCAL_NONE;
 	/* Make the packet exactly IPv6 + NA with a target link-layer option. */
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
+	data = ctx_data(ctx);
+	end = ctx_data_end(ctx);
 	{
 		struct l2_nd *ns = data + (p->l4_off & 0x3ff);
 		if ((void *)(ns) + 24 > end || !l2_is_local6(lc, ns->target))
 			return L2_LOCAL_NONE;
 	}
-	if (bpf_xdp_adjust_tail(ctx, (int)(p->l4_off + sizeof(struct l2_nd)) - (int)bpf_xdp_get_buff_len(ctx)))
+	if (ctx_set_len(ctx, p->l4_off + sizeof(struct l2_nd)))
 		return L2_LOCAL_NONE;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
+	data = ctx_data(ctx);
+	end = ctx_data_end(ctx);
 	if (data + sizeof(struct ethhdr) > end)
-		return XDP_DROP;
+		return L2_LOCAL_BROKEN;
 	l2_barrier_var(data);
 	ip6 = data + (p->l2_len & 0xff);
 	{
 		struct l2_nd *na = data + (p->l4_off & 0x3ff);
-		struct ethhdr *eth = (void *)(long)ctx->data;
+		struct ethhdr *eth = ctx_data(ctx);
 		int solicited;
 
 		if ((void *)(eth + 1) > end || (void *)(ip6 + 1) > end || (void *)(na + 1) > end)
-			return XDP_DROP;
+			return L2_LOCAL_BROKEN;
 		solicited = !!(ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1] |
 			       ip6->saddr.in6_u.u6_addr32[2] | ip6->saddr.in6_u.u6_addr32[3]);
 		if (solicited) {
@@ -194,7 +196,7 @@ static __always_inline int l2_answer_icmp6(struct xdp_md *ctx, struct l2_pkt *p,
 		na->csum = l2_csum_fold(l2_csum_range(ctx, p->l4_off, p->l4_off + sizeof(*na),
 						      l2_ip6_pseudo(ip6, sizeof(*na)), &ok));
 	}
-	return XDP_TX;
+	return L2_LOCAL_ANSWER;
 }
 
 #endif /* L2BPF_LOCAL_H */

@@ -8,9 +8,9 @@
 #include "parse.h"
 #include "flowmac.h"
 
-struct l2_decision { __u32 action; __u32 tunnel; };
+struct l2_rule_hit { __u32 action; __u32 tunnel; };
 
-static __always_inline int l2_src_in(struct l2_pkt *p, struct l2_rule_alt *a)
+static __always_inline int l2_src_in(const struct l2_pkt *p, struct l2_rule_alt *a)
 {
 	if (!a->src_plen)
 		return 1;
@@ -18,9 +18,9 @@ static __always_inline int l2_src_in(struct l2_pkt *p, struct l2_rule_alt *a)
 			      : l2_in_prefix6(p->src, a->src, a->src_plen);
 }
 
-static __always_inline struct l2_decision l2_rule_decide(struct l2_pkt *p)
+static __always_inline struct l2_rule_hit l2_rule_decide(const struct l2_pkt *p)
 {
-	struct l2_decision d = { L2_ACT_PASS, 0 };
+	struct l2_rule_hit d = { L2_ACT_PASS, 0 };
 	struct l2_rule_key k = {};
 	struct l2_rule *r;
 

@@ -12,6 +12,7 @@ export const MAP_TYPES: Record<number, string> = {
 };
 const PERCPU = new Set([5, 6, 10, 15 /* percpu_cgroup_storage */]);
 export const LINK_TYPE_XDP = 6;
+export const LINK_TYPE_TCX = 11;
 
 function cstr(b: Buffer, off: number, len: number): string {
   return b.subarray(off, off + len).toString('utf8').replace(/\0.*$/s, '');
@@ -61,6 +62,7 @@ export function linkInfo(fd: number): LinkInfo {
   const type = b.readUInt32LE(LINK_INFO.type);
   return {
     type, id: b.readUInt32LE(LINK_INFO.id), progId: b.readUInt32LE(LINK_INFO.prog_id),
-    ifindex: type === LINK_TYPE_XDP ? b.readUInt32LE(LINK_INFO.xdp_ifindex) : 0,
+    // xdp {ifindex} and tcx {ifindex, attach_type} share the union's offset
+    ifindex: type === LINK_TYPE_XDP || type === LINK_TYPE_TCX ? b.readUInt32LE(LINK_INFO.xdp_ifindex) : 0,
   };
 }

@@ -74,6 +74,14 @@ export const TestRunOpts = named('bpf_test_run_opts', () => koffi.struct('bpf_te
   cpu: 'uint32_t',
   batch_size: 'uint32_t',
 }));
+export const ProgQueryOpts = named('bpf_prog_query_opts', () => koffi.struct('bpf_prog_query_opts', {
+  sz: 'size_t',
+  query_flags: 'uint32_t',
+  attach_flags: 'uint32_t',
+  prog_ids: 'void *',
+  prog_cnt: 'uint32_t',
+  prog_attach_flags: 'void *',
+}));
 export const TcHook = named('bpf_tc_hook', () => koffi.struct('bpf_tc_hook', {
   sz: 'size_t',
   ifindex: 'int',
@@ -118,6 +126,7 @@ const f = {
   xdp_attach: lib.func('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const bpf_xdp_attach_opts *opts)'),
   xdp_detach: lib.func('int bpf_xdp_detach(int ifindex, uint32_t flags, const bpf_xdp_attach_opts *opts)'),
   xdp_query: lib.func('int bpf_xdp_query(int ifindex, int flags, _Inout_ bpf_xdp_query_opts *opts)'),
+  prog_query: lib.func('int bpf_prog_query_opts(int target, int type, _Inout_ bpf_prog_query_opts *opts)'),
   tc_hook_create: lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)'),
   tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)'),
   tc_attach: lib.func('int bpf_tc_attach(bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
@@ -265,6 +274,28 @@ export function linkUpdate(linkFd: number, progFd: number): void {
 }
 export function linkDetach(linkFd: number): void { check('detach link', f.link_detach(linkFd)); }
 
+// ---- TC through tcx links (6.6+): libbpf 1.1 has no bpf_program__attach_tcx
+// and Debian's uapi header predates the attach types, but bpf_link_create
+// with them works; the links pin and update like XDP links.
+export const BPF_TCX_INGRESS = 46;
+export const BPF_TCX_EGRESS = 47;
+export const BPF_F_BEFORE = 1 << 3; // with no relative program: first in the chain
+
+export function tcxLinkCreate(progFd: number, ifindex: number, attachType = BPF_TCX_INGRESS, flags = 0): number {
+  const opts = { sz: koffi.sizeof(LinkCreateOpts), flags };
+  return check(`attach TC (tcx) to ifindex ${ifindex}`, f.link_create(progFd, ifindex, attachType, opts));
+}
+
+/** Program ids attached to a device hook through bpf_prog_query (tcx: in order). */
+export function progQuery(ifindex: number, attachType: number): number[] {
+  const ids = Buffer.alloc(4 * 64);
+  const o = { sz: koffi.sizeof(ProgQueryOpts), query_flags: 0, attach_flags: 0, prog_ids: ids, prog_cnt: 64, prog_attach_flags: null };
+  const rc = f.prog_query(ifindex, attachType, o);
+  if (rc === -2 || rc === -22) return []; // ENOENT, or EINVAL on kernels without the hook
+  check(`query programs on ifindex ${ifindex}`, rc);
+  return Array.from({ length: o.prog_cnt }, (_, i) => ids.readUInt32LE(4 * i));
+}
+
 export interface XdpQuery { progId: number; drvProgId: number; skbProgId: number; hwProgId: number; mode: number }
 export function xdpQuery(ifindex: number): XdpQuery {
   const o = { sz: koffi.sizeof(XdpQueryOpts), prog_id: 0, drv_prog_id: 0, hw_prog_id: 0, skb_prog_id: 0, attach_mode: 0 };
@@ -357,7 +388,9 @@ export function btfRawById(id: number): Buffer {
 }
 
 // ---- BPF_PROG_TEST_RUN
-export interface TestRunIn { data: Buffer; ctx?: Buffer; ctxOutSize?: number; repeat?: number; dataOutSize?: number }
+export interface TestRunIn { data: Buffer; ctx?: Buffer; ctxOutSize?: number; repeat?: number; dataOutSize?: number; flags?: number }
+/** The skb starts CHECKSUM_COMPLETE; the run fails (EBADMSG) unless skb->csum still matches the data after it. */
+export const BPF_F_TEST_SKB_CHECKSUM_COMPLETE = 1 << 2;
 export interface TestRunOut { retval: number; data: Buffer; ctx?: Buffer; duration: number }
 export function testRun(progFd: number, input: TestRunIn): TestRunOut {
   const out = Buffer.alloc(input.dataOutSize ?? input.data.length + 4096);
@@ -367,7 +400,7 @@ export function testRun(progFd: number, input: TestRunIn): TestRunOut {
     data_size_in: input.data.length, data_size_out: out.length,
     ctx_in: input.ctx ?? null, ctx_out: ctxOut, ctx_size_in: input.ctx?.length ?? 0,
     ctx_size_out: ctxOut?.length ?? 0, retval: 0, repeat: input.repeat ?? 1, duration: 0,
-    flags: 0, cpu: 0, batch_size: 0,
+    flags: input.flags ?? 0, cpu: 0, batch_size: 0,
   };
   check('test run', f.test_run(progFd, o));
   return {

@@ -15,7 +15,7 @@ import { printJson, reportError } from './output';
 const program = new Command();
 program
   .name('l2bpf')
-  .description('A transparent bump in the wire: XDP bridges two ports; maps readable with dump/stats')
+  .description('A transparent bump in the wire: XDP or TC bridges two ports; maps readable with dump/stats')
   .option('-v, --verbose', 'show libbpf and debug output')
   .addOption(new Option('--pin-root <dir>', 'bpffs folder holding all instances').default(undefined).hideHelp())
   .showHelpAfterError('(l2bpf --help lists the commands)')
@@ -33,13 +33,13 @@ function action<A extends unknown[]>(fn: (...args: A) => void | Promise<void>) {
 }
 
 program.command('attach')
-  .description('wire PORT1 and PORT2 together (XDP redirect both ways)')
+  .description('wire PORT1 and PORT2 together (XDP or TC redirect both ways)')
   .argument('[ports...]', 'two interfaces, e.g. eth2 eth3 (or `ports:` in the config)')
   .option('-c, --config <file>', 'YAML config (l2bpf.yaml)')
   .option('--netns <name>', 'the ports live in this network namespace (pins stay here)')
-  .addOption(new Option('--mode <mode>', 'XDP attach mode').choices(['native', 'generic']))
+  .addOption(new Option('--mode <mode>', 'hook per port: auto (default: native XDP on NICs that have it, TC on veths and other virtual devices), native, generic, tc').choices(['auto', 'native', 'generic', 'tc']))
   .option('--name <instance>', 'instance name (default: derived from namespace and ports)')
-  .option('--force', 'replace an XDP program that is not ours')
+  .option('--force', 'replace an XDP program that is not ours; attach native mode where it would drop frames')
   .option('--json', 'print the result as JSON')
   .action(action((ports: string[], o: { config?: string; netns?: string; mode?: string; name?: string; force?: boolean; json?: boolean }) => {
     if (ports.length !== 0 && ports.length !== 2) throw new ArgError(`attach takes two ports, got ${ports.length}: ${ports.join(' ')}`);
@@ -64,7 +64,7 @@ program.command('detach')
   }));
 
 program.command('status')
-  .description('instances, ports, program ids, attach mode, since when')
+  .description('instances, ports, program ids, hook per port and why, since when')
   .option('--name <instance>', 'only this instance')
   .option('--json', 'print as JSON')
   .action(action((o: { name?: string; json?: boolean }) => {

@@ -12,16 +12,16 @@
 import type { SchemaObject } from 'ajv';
 import { FLOWS_MAX, FLOWS_MIN, TUNNELS_MAX } from './limits';
 
-export const MODES = ['native', 'generic'] as const;
+export const MODES = ['auto', 'native', 'generic', 'tc'] as const;
 export type Mode = (typeof MODES)[number];
-export const DEFAULT_MODE: Mode = 'native';
+export const DEFAULT_MODE: Mode = 'auto';
 
 export interface Config {
   /** Name of the folder under bpffs that holds this bump's pins. */
   instance?: string;
   /** The two interfaces the bump sits between, [a, b]. */
   ports?: [string, string];
-  /** XDP attach mode. */
+  /** Hook per port: auto (native XDP on NICs that have it, TC on virtual devices), native, generic, tc. */
   mode?: Mode;
   /** Network namespace (as in `ip netns`) the ports live in. */
   netns?: string;

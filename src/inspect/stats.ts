@@ -10,6 +10,8 @@ import { Opened } from './instance';
 export interface PortStats {
   port: string; ifindex: number;
   rx_packets: bigint; rx_bytes: bigint; fwd_packets: bigint; fwd_bytes: bigint; drop_packets: bigint; drop_bytes: bigint;
+  /** frames the box answered itself (ARP, ND, ping) */
+  answer_packets: bigint; answer_bytes: bigint;
 }
 export interface DropStats { reason: string; code: number; packets: bigint; bytes: bigint }
 export interface TunnelStats {
@@ -17,6 +19,10 @@ export interface TunnelStats {
   encap_packets: bigint; encap_bytes: bigint; decap_packets: bigint; decap_bytes: bigint;
   /** decapsulated packets of flows never seen, sent to a learned neighbour */
   decap_neigh: bigint;
+  /** ICMP errors out of the tunnel delivered to the flow they quote / into the tunnel of the flow they quote */
+  icmp_in: bigint; icmp_out: bigint;
+  /** GSO packets wrapped whole / sent through the segmenter first */
+  gso_packets: bigint; segmented: bigint;
   drops: Array<{ reason: string; packets: bigint }>;
 }
 export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[] }
@@ -39,12 +45,13 @@ export function readStats(inst: Opened): Stats {
         port: inst.ifname(ifindex) ?? `ifindex ${ifindex}`, ifindex,
         rx_packets: big(v.rx_packets), rx_bytes: big(v.rx_bytes), fwd_packets: big(v.fwd_packets),
         fwd_bytes: big(v.fwd_bytes), drop_packets: big(v.drop_packets), drop_bytes: big(v.drop_bytes),
+        answer_packets: big(v.answer_packets), answer_bytes: big(v.answer_bytes),
       });
     }
   } finally {
     pmap.close();
   }
-  const order: number[] = inst.record?.ports ?? [];
+  const order: number[] = inst.record?.attachments.map((a) => a.ifindex) ?? [];
   ports.sort((a, b) => order.indexOf(a.ifindex) - order.indexOf(b.ifindex));
 
   const drops: DropStats[] = [];
@@ -85,7 +92,8 @@ function readTunnels(inst: Opened): TunnelStats[] {
       const drops = (v.drops as unknown[]).map((n, code) => ({ reason: reasonLabel(names.get(code) ?? String(code)), packets: big(n) }))
         .filter((d) => d.packets > 0n);
       out.push({ id, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
-        decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), decap_neigh: big(v.decap_neigh), drops });
+        decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), decap_neigh: big(v.decap_neigh),
+        icmp_in: big(v.icmp_in), icmp_out: big(v.icmp_out), gso_packets: big(v.gso_packets), segmented: big(v.segmented), drops });
     }
   } finally {
     cfg.close();

@@ -1,50 +1,62 @@
-// attach: resolve -> lock -> check -> load -> fill maps -> link -> promisc ->
-// record. Every step that changes the system pushes its undo; a failure rolls
-// back everything this run did. Re-running on the same ports swaps programs
-// through the pinned links (no gap) and updates maps in place; an unchanged
-// config and program is a no-op.
+// attach: resolve (ports, facts, modes) -> lock -> named phases over the
+// attachment table, each pushing its own undo:
+//   objects   open and size maps, reuse pins, load the hooks' objects
+//   segmenter create (or remove) the segmenter pair for checksum tunnels
+//   foreign   refuse, or with --force remove, programs that are not ours
+//   maps      ports, counters, the control plane's desired state
+//   links     one link per row: new, swapped in place, or moved to another hook
+//   promisc   the wire's ports
+//   record    pin the programs, write the instance record
+// A failure rolls back everything this run did. Re-running on the same
+// ports swaps programs through the pinned links (no gap) and updates maps
+// in place; an unchanged config, mode and program is a no-op.
 import fs from 'fs';
 import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { progInfo, progInfoById } from '../bpf/info';
 import { BpfMap } from '../bpf/maps';
-import { inNetns, lockDir } from '../bpf/sys';
-import { AttachError, BpfError, UsageError } from '../errors';
+import { ifIndex, inNetns, lockDir } from '../bpf/sys';
+import { AttachError, UsageError } from '../errors';
 import { log } from '../log';
-import { isPromisc, linkShow, LinkState, setPromisc } from '../net/iproute';
-import { InstanceRecord, Mode, readInstance, writeInstance } from './instance';
+import { isPromisc, LinkState, setPromisc } from '../net/iproute';
+import { Attachment, InstanceRecord, readInstance, wirePorts, writeInstance } from './instance';
 import { ensureBpffs, instancePaths, InstancePaths, listInstances, objectPath } from './paths';
-import { foreignPrograms, linkPinPath, ourLink, refuseForeign, resolvePorts, XDP_ATTACHED } from './ports';
+import { foreignPrograms, HOOKS, linkCreate, linkIdOf, linkPinPath, ourLink, OurLink, refuseForeign, removeForeignXdp } from './hooks';
+import { portFacts } from './facts';
+import { Hook, ModeRequest, planModes } from './modes';
+import { resolvePorts } from './ports';
 import { requirePrivilege } from './privilege';
+import { createSegmenter, deleteSegmenter, segmenterExists, segmenterNames } from './segmenter';
 import { UndoStack } from './undo';
 import { failpoint } from './failpoint';
 import { applyState, pinnedMaxEntries } from './state';
-import { desiredState } from '../control';
-import { EffectiveConfig } from '../config';
+import { desiredState, DesiredState } from '../control';
+import { EffectiveConfig, L2_TUN_CSUM } from '../config';
 
 export interface AttachRequest {
   ports: [string, string];
   config: EffectiveConfig;
   netns?: string;
-  mode: Mode;
+  mode: ModeRequest;
   name: string;
   force: boolean;
   configHash: bigint;
   pinRoot: string;
 }
+export interface AttachedPort { name: string; ifindex: number; mode: Hook; reason: string; linkId: number; progId: number }
 export interface AttachResult {
   instance: string;
   action: 'attached' | 'updated' | 'unchanged';
-  mode: Mode;
+  requested: ModeRequest;
   netns?: string;
-  ports: Array<{ name: string; ifindex: number; linkId: number; progId: number }>;
+  ports: AttachedPort[];
+  /** The segmenter's inner end, when a checksum tunnel runs on a TC port. */
+  segmenter?: AttachedPort;
   pinDir: string;
+  warnings: string[];
 }
 
-const OBJECT = 'l2_xdp.bpf.o';
-const PROGRAM = 'l2_wire';
 const DEVMAP = 'l2_tx_ports'; // pinned here, see maps/l2bpf_maps.bpf.h
-const modeFlag = (m: Mode) => (m === 'native' ? bpf.XDP_FLAGS_DRV_MODE : bpf.XDP_FLAGS_SKB_MODE);
 
 export function attach(req: AttachRequest): AttachResult {
   requirePrivilege('attach', req.netns);
@@ -58,119 +70,89 @@ export function attach(req: AttachRequest): AttachResult {
   }
 }
 
+/** A row of the plan: what should be attached where. */
+interface Row extends Attachment { progFd: number; old?: OurLink; oldMode?: Hook }
+
+/** State shared by the phases of one attach. */
+interface Run {
+  req: AttachRequest;
+  p: InstancePaths;
+  existing?: InstanceRecord;
+  desired: DesiredState;
+  rows: Row[];
+  objects: Map<string, bpf.BpfObject>;
+  held: number[];
+  undo: UndoStack;
+  warnings: string[];
+  /** The wire's ports as `ip link` shows them (MAC, MTU). */
+  links: LinkState[];
+  segOuter: number;
+}
+
 function attachLocked(req: AttachRequest): AttachResult {
   const p = instancePaths(req.pinRoot, req.name);
   const ifindex = resolvePorts(req.ports, req.netns);
   const existing = readInstance(p);
-  checkOwnership(req, p, existing);
+  checkOwnership(req, existing);
 
-  const undo = new UndoStack();
-  const fresh = !fs.existsSync(p.dir);
-  if (fresh) undo.push(`remove ${p.dir}`, () => fs.rmSync(p.dir, { recursive: true, force: true }));
-  for (const d of [p.maps, p.progs, p.links]) fs.mkdirSync(d, { recursive: true });
+  // resolve: what the ports are, which hook each gets, what the maps hold
+  const facts = req.ports.map((n, i) => portFacts(req.netns, n, ifindex[i]));
+  const plans = planModes(req.mode, [facts[0], facts[1]], req.force);
+  const desired = desiredState(req.config, Math.min(...facts.map((f) => f.link.mtu)));
+  const warnings = plans.flatMap((x) => x.warnings);
+  if (plans.some((x) => x.mode === 'generic') && desired.tunnels.some((t) => t.value.remote)) {
+    // Generic XDP runs after GRO: a merged TCP super-packet bigger than the
+    // tunnel MTU is answered with frag-needed instead of being carried.
+    warnings.push('generic mode sees frames after GRO: with tunnels, use tc (or auto) mode, or turn GRO off on the ports');
+  }
+  warnings.forEach((w) => log.warn(w));
 
-  let obj: bpf.BpfObject | undefined;
-  const held: number[] = [];
+  const wasOn = (i: number) => existing ? wirePorts(existing)[i]?.promiscWasOn ?? false : isPromisc(req.netns, req.ports[i]);
+  const rows: Row[] = req.ports.map((n, i) => ({
+    ifname: n, ifindex: ifindex[i], mode: plans[i].mode, reason: plans[i].reason, promiscWasOn: wasOn(i),
+    segmenter: false, forced: plans[i].forced, progFd: -1,
+  }));
+  const seg = segmenterNames(req.name);
+  const needSeg = plans.some((x) => x.mode === 'tc') && desired.tunnels.some((t) => (t.value.flags & L2_TUN_CSUM) !== 0);
+  if (needSeg) {
+    rows.push({ ifname: seg.inner, ifindex: 0, mode: 'tc', reason: 'segmenter: GSO packets for checksum tunnels', promiscWasOn: false, segmenter: true, forced: false, progFd: -1 });
+  }
+
+  const run: Run = {
+    req, p, existing, desired, rows, objects: new Map(), held: [], undo: new UndoStack(), warnings, links: facts.map((f) => f.link), segOuter: 0,
+  };
   try {
-    const portLinks = req.ports.map((n) => linkShow(req.netns, n));
-    const desired = desiredState(req.config, Math.min(...portLinks.map((l) => l.mtu)));
-    if (req.mode === 'generic' && desired.tunnels.some((t) => t.value.remote)) {
-      // Generic XDP runs after GRO: a merged TCP super-packet bigger than the
-      // tunnel MTU is answered with frag-needed instead of being carried.
-      log.warn('generic mode sees frames after GRO: with tunnels, use native mode or turn GRO off on the ports');
+    phaseObjects(run);
+    if (isUnchanged(run)) {
+      log.info(`instance ${req.name}: unchanged (same config, modes and program), nothing to do`);
+      return result(run, 'unchanged');
     }
-    obj = bpf.openObject(objectPath(OBJECT), p.maps);
-    bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
-    const flowsPin = path.join(p.maps, 'l2_flows');
-    const oldFlows = pinnedMaxEntries(flowsPin);
-    if (oldFlows !== undefined && oldFlows !== desired.flowsSize) {
-      log.warn(`flow cache resized ${oldFlows} -> ${desired.flowsSize}: learned flows start over`);
-      fs.unlinkSync(flowsPin);
-    }
-    const devmapPin = path.join(p.maps, DEVMAP);
-    const pinnedDevmap = fs.existsSync(devmapPin) ? bpf.getPinned(devmapPin) : -1;
-    if (pinnedDevmap >= 0) { held.push(pinnedDevmap); bpf.reuseMapFd(obj, DEVMAP, pinnedDevmap); }
-    bpf.loadObject(obj); // creates and pins the maps, or reuses the pinned ones
-    if (pinnedDevmap < 0) bpf.pin(bpf.mapFd(obj, DEVMAP), devmapPin);
-    const progFd = bpf.programFd(obj, PROGRAM);
-    const prog = progInfo(progFd);
-
-    const links = req.ports.map((n) => ourLink(p.links, n));
-    links.forEach((l) => l && held.push(l.fd));
-    links.forEach((l, i) => {
-      if (l && l.ifindex !== ifindex[i]) { // port was re-created: the old link is dead
-        fs.unlinkSync(l.pin);
-        links[i] = undefined;
-      }
-    });
-    const progOfLinks = links.map((l) => (l ? progInfoById(l.progId) : undefined));
-    const unchanged = existing !== undefined && existing.configHash === req.configHash && existing.mode === req.mode
-      && links.every((l, i) => l && progOfLinks[i]?.tag === prog.tag);
-    if (unchanged) {
-      log.info(`instance ${req.name}: unchanged (same config and program), nothing to do`);
-      return result(req, p, 'unchanged', ifindex, links.map((l) => ({ linkId: l!.id, progId: l!.progId })));
-    }
-
-    for (let i = 0; i < 2; i++) {
-      const f = foreignPrograms(ifindex[i], req.ports[i], req.netns, links[i]?.progId ?? 0);
-      if (f.length && !req.force) refuseForeign(req.ports[i], f);
-      for (const x of f.filter((y) => y.kind === 'xdp')) removeForeignXdp(ifindex[i], req.ports[i], x, undo);
-      f.filter((y) => y.kind === 'tc').forEach((x) => log.warn(`${req.ports[i]}: leaving ${x.detail} in place (--force)`));
-    }
-
-    fillMaps(obj, ifindex, portLinks);
-    applyState(obj, desired);
-
-    const linked: Array<{ linkId: number; progId: number }> = [];
-    for (let i = 0; i < 2; i++) {
-      linked.push(linkPort(req, p, i, ifindex[i], progFd, links[i], existing?.mode, undo, held));
-      failpoint(`after-link-${i}`);
-    }
-
-    const promiscWasOn = existing?.promiscWasOn ?? [false, false];
-    for (let i = 0; i < 2; i++) {
-      const n = req.ports[i];
-      if (!isPromisc(req.netns, n)) {
-        setPromisc(req.netns, n, true);
-        undo.push(`promisc off on ${n}`, () => setPromisc(req.netns, n, false));
-      } else if (!existing) {
-        promiscWasOn[i] = true;
-      }
-    }
-
-    failpoint('after-promisc');
-    const progPin = path.join(p.progs, PROGRAM);
-    if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
-    bpf.pin(progFd, progPin);
-
-    const now = Math.floor(Date.now() / 1000);
-    const record: InstanceRecord = {
-      attachedAt: existing?.attachedAt ?? now, updatedAt: now, configHash: req.configHash,
-      ports: ifindex, ifnames: req.ports, mode: req.mode, promiscWasOn: promiscWasOn as [boolean, boolean], netns: req.netns,
-    };
-    const inst = BpfMap.fromFd(bpf.mapFd(obj, 'l2_instance'), 'l2_instance');
-    writeInstance(inst, record); // fd owned by the object
-    failpoint('after-record');
-
-    undo.commit();
-    return result(req, p, existing ? 'updated' : 'attached', ifindex, linked);
+    phaseSegmenter(run, needSeg);
+    phaseForeign(run);
+    phaseMaps(run);
+    phaseLinks(run);
+    phasePromisc(run);
+    phaseRecord(run);
+    run.undo.commit();
+    return result(run, existing ? 'updated' : 'attached');
   } catch (e) {
-    const failed = undo.rollback();
+    const failed = run.undo.rollback();
     if (e instanceof UsageError) throw e;
     const msg = `attach ${req.name} failed: ${(e as Error).message}; rolled back`;
     throw new AttachError(failed.length ? `${msg} except: ${failed.join('; ')}` : msg, e);
   } finally {
-    held.forEach((fd) => bpf.closeFd(fd));
-    if (obj) bpf.closeObject(obj); // pinned links keep the program alive
+    run.held.forEach((fd) => bpf.closeFd(fd));
+    run.objects.forEach((o) => bpf.closeObject(o)); // pinned links keep the programs alive
   }
 }
 
 /** The instance name must not be attached elsewhere, nor the ports taken by another instance. */
-function checkOwnership(req: AttachRequest, p: InstancePaths, existing: InstanceRecord | undefined): void {
+function checkOwnership(req: AttachRequest, existing: InstanceRecord | undefined): void {
   const where = (ns?: string) => (ns ? ` in namespace ${ns}` : '');
-  if (existing && (existing.netns !== req.netns || existing.ifnames.join() !== req.ports.join())) {
+  const names = existing && wirePorts(existing).map((a) => a.ifname);
+  if (existing && (existing.netns !== req.netns || names!.join() !== req.ports.join())) {
     throw new UsageError(
-      `instance ${req.name} is already attached to ${existing.ifnames.join(' and ')}${where(existing.netns)}`,
+      `instance ${req.name} is already attached to ${names!.join(' and ')}${where(existing.netns)}`,
       `detach it first (l2bpf detach --name ${req.name}) or pick another --name`,
     );
   }
@@ -178,97 +160,212 @@ function checkOwnership(req: AttachRequest, p: InstancePaths, existing: Instance
     if (other === req.name) continue;
     const rec = readInstance(instancePaths(req.pinRoot, other));
     if (!rec || rec.netns !== req.netns) continue;
-    const taken = req.ports.find((n) => rec.ifnames.includes(n));
+    const taken = req.ports.find((n) => wirePorts(rec).some((a) => a.ifname === n));
     if (taken) throw new UsageError(`port ${taken}${where(req.netns)} already belongs to l2bpf instance ${other}`, `detach it first: l2bpf detach --name ${other}`);
   }
-  void p;
 }
 
-function removeForeignXdp(ifindex: number, ifname: string, x: { progId: number; name: string; mode?: number }, undo: UndoStack): void {
-  const flags = x.mode === XDP_ATTACHED.SKB ? bpf.XDP_FLAGS_SKB_MODE : bpf.XDP_FLAGS_DRV_MODE;
-  const keep = bpf.progFdById(x.progId); // to put it back on rollback
-  try {
-    bpf.xdpDetachLegacy(ifindex, flags);
-  } catch (e) {
-    bpf.closeFd(keep);
-    if (e instanceof BpfError && e.errno === 16) {
-      throw new UsageError(`port ${ifname}: XDP program ${x.name} (id ${x.progId}) is held by a bpf_link; --force cannot remove it`, 'detach it with the tool that attached it');
-    }
-    throw e;
+/** objects: the folder, then each needed object opened, sized, loaded (pins reused). */
+function phaseObjects(run: Run): void {
+  const { p, desired, undo } = run;
+  if (!fs.existsSync(p.dir)) undo.push(`remove ${p.dir}`, () => fs.rmSync(p.dir, { recursive: true, force: true }));
+  for (const d of [p.maps, p.progs, p.links]) fs.mkdirSync(d, { recursive: true });
+  const flowsPin = path.join(p.maps, 'l2_flows');
+  const oldFlows = pinnedMaxEntries(flowsPin);
+  if (oldFlows !== undefined && oldFlows !== desired.flowsSize) {
+    log.warn(`flow cache resized ${oldFlows} -> ${desired.flowsSize}: learned flows start over`);
+    fs.unlinkSync(flowsPin);
   }
-  log.warn(`${ifname}: removed XDP program ${x.name} (id ${x.progId}) (--force)`);
-  undo.push(`restore XDP program ${x.name} on ${ifname}`, () => {
-    try { bpf.xdpAttachLegacy(ifindex, keep, flags); } finally { bpf.closeFd(keep); }
+  const devmapPin = path.join(p.maps, DEVMAP);
+  for (const file of new Set(run.rows.map((r) => HOOKS[r.mode].object))) {
+    const obj = bpf.openObject(objectPath(file), p.maps);
+    run.objects.set(file, obj);
+    bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
+    const pinned = fs.existsSync(devmapPin) ? bpf.getPinned(devmapPin) : -1;
+    if (pinned >= 0) { run.held.push(pinned); bpf.reuseMapFd(obj, DEVMAP, pinned); }
+    bpf.loadObject(obj); // creates and pins the maps, or reuses the pinned ones
+    if (pinned < 0) bpf.pin(bpf.mapFd(obj, DEVMAP), devmapPin);
+  }
+  for (const r of run.rows) {
+    r.progFd = bpf.programFd(run.objects.get(HOOKS[r.mode].object)!, HOOKS[r.mode].program);
+    r.old = ourLink(p.links, r.ifname);
+    if (r.old) run.held.push(r.old.fd);
+    r.oldMode = run.existing?.attachments.find((a) => a.ifname === r.ifname)?.mode;
+    if (r.old && !r.segmenter && r.old.ifindex !== r.ifindex) { // port was re-created: the old link is dead
+      fs.unlinkSync(r.old.pin);
+      r.old = undefined;
+    }
+  }
+}
+
+function isUnchanged(run: Run): boolean {
+  const { existing, req, rows } = run;
+  if (!existing || existing.configHash !== req.configHash || existing.requested !== req.mode) return false;
+  if (existing.attachments.length !== rows.length) return false;
+  return rows.every((r) => {
+    const was = existing.attachments.find((a) => a.ifname === r.ifname);
+    if (!was || was.mode !== r.mode || !r.old) return false;
+    if (r.segmenter) r.ifindex = was.ifindex;
+    return progInfoById(r.old.progId)?.tag === progInfo(r.progFd).tag;
   });
 }
 
-/** Port i forwards to the other port, in the devmap (fast path) and its readable twin. */
-function fillMaps(obj: bpf.BpfObject, ifindex: [number, number], links: LinkState[]): void {
+/** segmenter: the pair exists exactly when a checksum tunnel runs on a TC port. */
+function phaseSegmenter(run: Run, need: boolean): void {
+  const { req, undo } = run;
+  const seg = segmenterNames(req.name);
+  if (!need) return; // one no longer needed goes with its row (phaseLinks)
+  let idx: { outer: number; inner: number };
+  if (segmenterExists(req.netns, seg)) {
+    idx = { outer: ifIndex(seg.outer), inner: ifIndex(seg.inner) };
+  } else {
+    // as large as the ports: a segment is never bigger than what a port carries
+    idx = createSegmenter(req.netns, seg, Math.max(...run.links.map((l) => l.mtu)));
+    undo.push(`delete segmenter ${seg.outer}`, () => deleteSegmenter(req.netns, seg));
+  }
+  const row = run.rows.find((r) => r.segmenter)!;
+  row.ifindex = idx.inner;
+  run.segOuter = idx.outer;
+  if (row.old && row.old.ifindex !== idx.inner) { fs.unlinkSync(row.old.pin); row.old = undefined; }
+  failpoint('after-segmenter');
+}
+
+/** foreign: programs of others on our ports are refused; --force removes
+ * an XDP one (it would run before ours) and leaves TC ones in place. */
+function phaseForeign(run: Run): void {
+  const { req, undo } = run;
+  for (const r of run.rows.filter((x) => !x.segmenter)) {
+    const ours = [r.old?.progId ?? 0];
+    const f = foreignPrograms(r.ifindex, r.ifname, req.netns, ours);
+    if (f.length && !req.force) refuseForeign(r.ifname, f);
+    for (const x of f.filter((y) => y.kind === 'xdp')) {
+      const restore = removeForeignXdp(r.ifindex, r.ifname, x);
+      log.warn(`${r.ifname}: removed XDP program ${x.name} (id ${x.progId}) (--force)`);
+      undo.push(`restore XDP program ${x.name} on ${r.ifname}`, restore);
+    }
+    f.filter((y) => y.kind !== 'xdp').forEach((x) => {
+      log.warn(`${r.ifname}: leaving ${x.detail} in place (--force)${r.mode === 'tc' ? '; l2bpf runs first' : ''}`);
+      if (r.mode === 'tc') r.forced = true;
+    });
+  }
+}
+
+/** maps: the wire's ports (fast-path devmap and its readable twin), their
+ * counters, and the config's desired state, updated in place. */
+function phaseMaps(run: Run): void {
+  const obj = run.objects.values().next().value as bpf.BpfObject;
   const tx = bpf.mapFd(obj, DEVMAP);
   const ports = BpfMap.fromFd(bpf.mapFd(obj, 'l2_ports'), 'l2_ports');
   const stats = BpfMap.fromFd(bpf.mapFd(obj, 'l2_port_stats'), 'l2_port_stats');
+  const wire = run.rows.filter((r) => !r.segmenter);
   for (let i = 0; i < 2; i++) {
-    const [me, peer] = [ifindex[i], ifindex[1 - i]];
+    const [me, peer] = [wire[i].ifindex, wire[1 - i].ifindex];
     // struct bpf_devmap_val {u32 ifindex; u32 prog fd}: a kernel type, and
     // devmaps cannot carry BTF, so this one is written by hand.
     const key = Buffer.alloc(4); key.writeUInt32LE(me);
     const val = Buffer.alloc(8); val.writeUInt32LE(peer);
     bpf.mapUpdate(tx, key, val);
-    ports.update(me, { peer, slot: i, mac: links[i].address, mtu: links[i].mtu });
+    const l = run.links[i];
+    ports.update(me, { peer, slot: i, mac: l.address, mtu: l.mtu, kind: 'L2_PORT_WIRE', segmenter: run.segOuter });
     if (!stats.lookup(me)) stats.update(me, Buffer.alloc(stats.info.valueSize)); // counted from now on
   }
+  const segRow = run.rows.find((r) => r.segmenter);
+  if (segRow) {
+    ports.update(segRow.ifindex, { peer: 0, slot: 2, mac: '00:00:00:00:00:00', mtu: 0, kind: 'L2_PORT_SEGMENTER', segmenter: 0 });
+    if (!stats.lookup(segRow.ifindex)) stats.update(segRow.ifindex, Buffer.alloc(stats.info.valueSize));
+  }
+  applyState(obj, run.desired);
+  failpoint('after-maps');
 }
 
-function linkPort(
-  req: AttachRequest, p: InstancePaths, i: number, ifindex: number, progFd: number,
-  link: ReturnType<typeof ourLink>, oldMode: Mode | undefined, undo: UndoStack, held: number[],
-): { linkId: number; progId: number } {
-  const name = req.ports[i];
-  const newProgId = progInfo(progFd).id;
-  if (link && oldMode === req.mode) {
-    // Atomic swap: frames keep flowing through one program or the other.
-    const oldProg = bpf.progFdById(link.progId);
-    held.push(oldProg);
-    bpf.linkUpdate(link.fd, progFd);
-    undo.push(`restore previous program on ${name}`, () => bpf.linkUpdate(link.fd, oldProg));
-    return { linkId: link.id, progId: newProgId };
-  }
-  if (link) {
-    // native <-> generic cannot be swapped in place: re-link (brief gap).
-    log.info(`${name}: switching XDP mode ${oldMode} -> ${req.mode} (re-attaching; brief interruption)`);
-    const oldProg = bpf.progFdById(link.progId);
-    held.push(oldProg);
-    bpf.linkDetach(link.fd);
-    fs.unlinkSync(link.pin);
-    undo.push(`re-attach ${name} in ${oldMode} mode`, () => {
-      const fd = bpf.xdpLinkCreate(oldProg, ifindex, modeFlag(oldMode!));
-      try { bpf.pin(fd, link.pin); } finally { bpf.closeFd(fd); }
-    });
-  }
-  let fd: number;
-  try {
-    fd = bpf.xdpLinkCreate(progFd, ifindex, modeFlag(req.mode));
-  } catch (e) {
-    if (e instanceof BpfError && req.mode === 'native' && (e.errno === 95 || e.errno === 22)) {
-      throw new UsageError(`port ${name} does not support native XDP (${e.reason})`, 'try --mode generic');
+/** links: per row, swap the program in place (same hook: no gap), or
+ * move the port to its new hook (TC first, then XDP off: no gap; between
+ * native and generic XDP the kernel allows one at a time: a brief gap). */
+function phaseLinks(run: Run): void {
+  const { p, undo, held } = run;
+  run.rows.forEach((r, i) => {
+    const same = r.old && r.oldMode === r.mode && r.old.prefix === HOOKS[r.mode].pinPrefix;
+    if (same) {
+      const oldProg = bpf.progFdById(r.old!.progId);
+      held.push(oldProg);
+      bpf.linkUpdate(r.old!.fd, r.progFd);
+      undo.push(`restore previous program on ${r.ifname}`, () => bpf.linkUpdate(r.old!.fd, oldProg));
+    } else {
+      const xdpToXdp = r.old?.prefix === 'xdp' && r.mode !== 'tc';
+      if (r.old && xdpToXdp) unlinkOld(run, r);
+      const fd = linkCreate(r.mode, r.progFd, r.ifindex, r.ifname, r.forced && r.mode === 'tc');
+      held.push(fd);
+      const pin = linkPinPath(p.links, r.mode, r.ifname);
+      bpf.pin(fd, pin);
+      undo.push(`detach ${HOOKS[r.mode].label} from ${r.ifname}`, () => { fs.rmSync(pin, { force: true }); bpf.linkDetach(fd); });
+      if (r.old && !xdpToXdp) unlinkOld(run, r);
+      if (r.old) log.info(`${r.ifname}: ${r.oldMode ?? '?'} -> ${r.mode}${xdpToXdp ? ' (re-attached; brief interruption)' : ''}`);
     }
-    throw e;
+    if (!r.segmenter) failpoint(`after-link-${i}`);
+  });
+  // links of rows that are gone (a segmenter no longer needed)
+  for (const a of run.existing?.attachments ?? []) {
+    if (run.rows.some((r) => r.ifname === a.ifname)) continue;
+    const l = ourLink(p.links, a.ifname);
+    if (!l) continue;
+    held.push(l.fd);
+    fs.unlinkSync(l.pin);
+    try { bpf.linkDetach(l.fd); } catch { /* already defunct */ }
+    if (a.segmenter) deleteSegmenter(run.req.netns, segmenterNames(run.req.name));
   }
-  held.push(fd);
-  const pin = linkPinPath(p.links, name);
-  bpf.pin(fd, pin);
-  undo.push(`detach XDP from ${name}`, () => { fs.rmSync(pin, { force: true }); bpf.linkDetach(fd); });
-  return { linkId: linkIdOf(fd), progId: newProgId };
 }
 
-function linkIdOf(fd: number): number {
-  return bpf.objInfo(fd, 24).readUInt32LE(4);
+function unlinkOld(run: Run, r: Row): void {
+  const old = r.old!, oldMode = r.oldMode ?? (old.prefix === 'tcx' ? 'tc' : 'native');
+  const oldProg = bpf.progFdById(old.progId);
+  run.held.push(oldProg);
+  bpf.linkDetach(old.fd);
+  fs.unlinkSync(old.pin);
+  run.undo.push(`re-attach ${r.ifname} (${oldMode})`, () => {
+    const fd = linkCreate(oldMode, oldProg, r.ifindex, r.ifname);
+    try { bpf.pin(fd, old.pin); } finally { bpf.closeFd(fd); }
+  });
 }
 
-function result(req: AttachRequest, p: InstancePaths, action: AttachResult['action'], ifindex: [number, number],
-  links: Array<{ linkId: number; progId: number }>): AttachResult {
+function phasePromisc(run: Run): void {
+  const { req, undo } = run;
+  for (const r of run.rows.filter((x) => !x.segmenter)) {
+    if (isPromisc(req.netns, r.ifname)) continue;
+    setPromisc(req.netns, r.ifname, true);
+    undo.push(`promisc off on ${r.ifname}`, () => setPromisc(req.netns, r.ifname, false));
+  }
+  failpoint('after-promisc');
+}
+
+function phaseRecord(run: Run): void {
+  const { p, req, existing } = run;
+  for (const [file, obj] of run.objects) {
+    const progPin = path.join(p.progs, HOOKS[run.rows.find((r) => HOOKS[r.mode].object === file)!.mode].program);
+    if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
+    bpf.pin(bpf.programFd(obj, path.basename(progPin)), progPin);
+  }
+  const used = new Set(run.rows.map((r) => HOOKS[r.mode].program));
+  for (const f of fs.readdirSync(p.progs)) if (!used.has(f)) fs.unlinkSync(path.join(p.progs, f));
+  const now = Math.floor(Date.now() / 1000);
+  const record: InstanceRecord = {
+    attachedAt: existing?.attachedAt ?? now, updatedAt: now, configHash: req.configHash, requested: req.mode, netns: req.netns,
+    attachments: run.rows.map(({ progFd, old, oldMode, ...a }) => a), // eslint-disable-line @typescript-eslint/no-unused-vars
+  };
+  const obj = run.objects.values().next().value as bpf.BpfObject;
+  writeInstance(BpfMap.fromFd(bpf.mapFd(obj, 'l2_instance'), 'l2_instance'), record); // fd owned by the object
+  failpoint('after-record');
+}
+
+function result(run: Run, action: AttachResult['action']): AttachResult {
+  const port = (r: Row): AttachedPort => {
+    const l = ourLink(run.p.links, r.ifname);
+    const out = { name: r.ifname, ifindex: r.ifindex, mode: r.mode, reason: r.reason, linkId: l ? linkIdOf(l.fd) : 0, progId: l?.progId ?? 0 };
+    if (l) bpf.closeFd(l.fd);
+    return out;
+  };
+  const seg = run.rows.find((r) => r.segmenter);
   return {
-    instance: req.name, action, mode: req.mode, netns: req.netns, pinDir: p.dir,
-    ports: req.ports.map((name, i) => ({ name, ifindex: ifindex[i], ...links[i] })),
+    instance: run.req.name, action, requested: run.req.mode, netns: run.req.netns, pinDir: run.p.dir,
+    ports: run.rows.filter((r) => !r.segmenter).map(port), ...(seg ? { segmenter: port(seg) } : {}), warnings: run.warnings,
   };
 }

@@ -1,15 +1,17 @@
-// detach: unpin and detach our links, restore promiscuous mode, remove every
-// pin and the instance folder. Works even when the namespace or the ports
-// are gone already (then the kernel has dropped the attachment itself).
+// detach: unpin and detach our links (XDP and tcx), restore promiscuous
+// mode, delete the segmenter pair, remove every pin and the instance
+// folder. Works even when the namespace or the ports are gone already (then
+// the kernel has dropped the attachment itself).
 import fs from 'fs';
 import * as bpf from '../bpf/libbpf';
 import { inNetns, ifIndex, lockDir, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { log } from '../log';
 import { setPromisc } from '../net/iproute';
-import { readInstance } from './instance';
+import { readInstance, wirePorts } from './instance';
 import { instancePaths, listInstances } from './paths';
 import { requirePrivilege } from './privilege';
+import { deleteSegmenter, segmenterNames } from './segmenter';
 
 export interface DetachResult { instance: string; ports: string[]; netns?: string; notes: string[] }
 
@@ -24,7 +26,7 @@ export function selectInstances(root: string, sel: { name?: string; ports?: stri
   if (sel.ports?.length) {
     const match = all.filter((n) => {
       const r = readInstance(instancePaths(root, n));
-      return r && r.netns === sel.netns && sel.ports!.every((p) => r.ifnames.includes(p));
+      return r && r.netns === sel.netns && sel.ports!.every((p) => wirePorts(r).some((a) => a.ifname === p));
     });
     if (!match.length) throw new UsageError(`no l2bpf instance on ${sel.ports.join(' and ')}${sel.netns ? ` in namespace ${sel.netns}` : ''}`);
     return match;
@@ -61,14 +63,15 @@ function detachOne(root: string, name: string): DetachResult {
       }
     }
     if (rec && nsAlive) {
-      rec.ifnames.forEach((n, i) => {
-        if (rec.promiscWasOn[i] || !ifIndex(n)) return;
-        try { setPromisc(rec.netns, n, false); } catch (e) { notes.push(`could not restore promisc on ${n}: ${(e as Error).message}`); }
+      wirePorts(rec).forEach((a) => {
+        if (a.promiscWasOn || !ifIndex(a.ifname)) return;
+        try { setPromisc(rec.netns, a.ifname, false); } catch (e) { notes.push(`could not restore promisc on ${a.ifname}: ${(e as Error).message}`); }
       });
+      if (rec.attachments.some((a) => a.segmenter)) deleteSegmenter(rec.netns, segmenterNames(name));
     }
   });
   fs.rmSync(p.dir, { recursive: true, force: true });
   if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmdirSync(root);
   notes.forEach((n) => log.warn(n));
-  return { instance: name, ports: rec?.ifnames ?? [], netns: rec?.netns, notes };
+  return { instance: name, ports: rec ? wirePorts(rec).map((a) => a.ifname) : [], netns: rec?.netns, notes };
 }

@@ -5,20 +5,38 @@ import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatJson } from '../btf';
 import { InstancePaths } from './paths';
+import { Hook, ModeRequest } from './modes';
 
-export type Mode = 'native' | 'generic';
+/** A row of the attachment table: a program on a device's hook. */
+export interface Attachment {
+  ifname: string;
+  ifindex: number;
+  mode: Hook;
+  /** Why this hook (auto's reason, or "asked for"). */
+  reason: string;
+  promiscWasOn: boolean;
+  /** The inner end of the segmenter pair l2bpf created (not a wire port). */
+  segmenter: boolean;
+  /** --force overrode a refusal for this port. */
+  forced: boolean;
+}
 export interface InstanceRecord {
   attachedAt: number;
   updatedAt: number;
   configHash: bigint;
-  ports: [number, number];
-  ifnames: [string, string];
-  mode: Mode;
-  promiscWasOn: [boolean, boolean];
+  requested: ModeRequest;
   netns?: string;
+  attachments: Attachment[];
 }
 
-const MODE_ENUM: Record<Mode, string> = { native: 'L2_MODE_NATIVE', generic: 'L2_MODE_GENERIC' };
+const HOOK_ENUM: Record<Hook, string> = { native: 'L2_MODE_NATIVE', generic: 'L2_MODE_GENERIC', tc: 'L2_MODE_TC' };
+const REQ_ENUM: Record<ModeRequest, string> = { auto: 'L2_REQ_AUTO', native: 'L2_REQ_NATIVE', generic: 'L2_REQ_GENERIC', tc: 'L2_REQ_TC' };
+const F = { PROMISC: 1, SEGMENTER: 2, FORCED: 4 }; // L2_ATT_* in maps/l2bpf_types.h
+const back = <T extends string>(m: Record<T, string>, v: unknown, dflt: T): T =>
+  (Object.entries(m) as [T, string][]).find(([, e]) => e === v)?.[0] ?? dflt;
+
+/** The two ports of the wire (the rows that are not the segmenter). */
+export const wirePorts = (r: InstanceRecord): Attachment[] => r.attachments.filter((a) => !a.segmenter);
 
 export function readInstance(p: InstancePaths): InstanceRecord | undefined {
   const file = path.join(p.maps, 'l2_instance');
@@ -28,16 +46,19 @@ export function readInstance(p: InstancePaths): InstanceRecord | undefined {
     const raw = map.lookup(0);
     if (!raw || !map.btf) return undefined;
     const v = formatJson(map.btf, map.info.valueTypeId, raw[0]) as Record<string, unknown>;
-    const ports = v.ports as number[];
-    if (!ports[0]) return undefined; // never written: attach died before recording
-    const ifn = v.ifname as string[];
-    const promisc = Number(v.promisc_was_on);
+    const count = Number(v.count);
+    if (!count) return undefined; // never written: attach died before recording
+    const rows = (v.att as Array<Record<string, unknown>>).slice(0, count).map((a): Attachment => {
+      const flags = Number(a.flags);
+      return {
+        ifname: a.ifname as string, ifindex: Number(a.ifindex), mode: back(HOOK_ENUM, a.mode, 'native'),
+        reason: a.reason as string, promiscWasOn: (flags & F.PROMISC) !== 0, segmenter: (flags & F.SEGMENTER) !== 0,
+        forced: (flags & F.FORCED) !== 0,
+      };
+    });
     return {
       attachedAt: Number(v.attached_at), updatedAt: Number(v.updated_at), configHash: BigInt(v.config_hash as number),
-      ports: [ports[0], ports[1]], ifnames: [ifn[0], ifn[1]],
-      mode: v.mode === MODE_ENUM.generic ? 'generic' : 'native',
-      promiscWasOn: [(promisc & 1) !== 0, (promisc & 2) !== 0],
-      netns: (v.netns as string) || undefined,
+      requested: back(REQ_ENUM, v.requested, 'auto'), netns: (v.netns as string) || undefined, attachments: rows,
     };
   } finally {
     map.close();
@@ -45,10 +66,12 @@ export function readInstance(p: InstancePaths): InstanceRecord | undefined {
 }
 
 export function writeInstance(map: BpfMap, r: InstanceRecord): void {
+  const att = r.attachments.map((a) => ({
+    ifindex: a.ifindex, mode: HOOK_ENUM[a.mode], ifname: a.ifname, reason: a.reason.slice(0, 63),
+    flags: (a.promiscWasOn ? F.PROMISC : 0) | (a.segmenter ? F.SEGMENTER : 0) | (a.forced ? F.FORCED : 0),
+  }));
   map.update(0, {
     attached_at: BigInt(r.attachedAt), updated_at: BigInt(r.updatedAt), config_hash: r.configHash,
-    ports: r.ports, mode: MODE_ENUM[r.mode],
-    promisc_was_on: (r.promiscWasOn[0] ? 1 : 0) | (r.promiscWasOn[1] ? 2 : 0),
-    netns: r.netns ?? '', ifname: r.ifnames,
+    requested: REQ_ENUM[r.requested], count: att.length, netns: r.netns ?? '', att,
   });
 }

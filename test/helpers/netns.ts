@@ -24,7 +24,22 @@ export function l2bpf(args: string[], env: Record<string, string> = {}) {
 
 export interface Lab { prefix: string; a: string; box: string; b: string; macA: string; macB: string }
 
-export function buildLab(prefix: string, mtu = 1500): Lab {
+/**
+ * Host offloads: `default` is what the kernel gives a veth (GRO off, tx
+ * checksum offload and TSO on). `xdp` is what an XDP box between veths
+ * needs: frames XDP-redirected into a veth arrive only if its peer runs
+ * NAPI (GRO on), and XDP drops the checksum-offload state of what it
+ * forwards, so the hosts must finish their checksums (tx off).
+ */
+export type HostOffloads = 'default' | 'xdp';
+export function setHostOffloads(lab: Lab, o: HostOffloads): void {
+  for (const [ns, dev] of [[lab.a, 'a0'], [lab.b, 'b0']]) {
+    inNs(ns, 'ethtool', '-K', dev, 'gro', o === 'xdp' ? 'on' : 'off', 'tx', o === 'xdp' ? 'off' : 'on');
+    if (o === 'default') inNs(ns, 'ethtool', '-K', dev, 'tso', 'on');
+  }
+}
+
+export function buildLab(prefix: string, mtu = 1500, offloads: HostOffloads = 'default'): Lab {
   const lab = { prefix, a: `${prefix}a`, box: `${prefix}box`, b: `${prefix}b`, macA: '02:00:5e:00:53:0a', macB: '02:00:5e:00:53:0b' };
   destroyLab(lab);
   for (const ns of [lab.a, lab.box, lab.b]) ip('netns', 'add', ns);
@@ -34,14 +49,8 @@ export function buildLab(prefix: string, mtu = 1500): Lab {
     ip('-n', ns, 'addr', 'add', v4, 'dev', dev);
     ip('-n', ns, 'addr', 'add', v6, 'dev', dev, 'nodad');
     ip('-n', ns, 'link', 'set', dev, 'mtu', String(mtu), 'up');
-    // Frames XDP-redirected into a veth are delivered only if its peer runs
-    // NAPI: GRO on (or an XDP program) on the hosts' ends.
-    inNs(ns, 'ethtool', '-K', dev, 'gro', 'on');
-    // A veth hands its peer checksum-offloaded skbs (CHECKSUM_PARTIAL); XDP
-    // turns them into plain frames and the offload state is lost, so the
-    // hosts fill in checksums themselves, as a real NIC would on the wire.
-    inNs(ns, 'ethtool', '-K', dev, 'tx', 'off');
   }
+  setHostOffloads(lab, offloads);
   for (const dev of ['eth2', 'eth3']) ip('-n', lab.box, 'link', 'set', dev, 'mtu', String(mtu), 'up');
   return lab;
 }
@@ -49,6 +58,22 @@ export function buildLab(prefix: string, mtu = 1500): Lab {
 export function destroyLab(lab: { a: string; box: string; b: string }): void {
   const existing = sh('ip', ['netns', 'list']).out.split('\n').map((l) => l.split(' ')[0]);
   for (const ns of [lab.a, lab.box, lab.b]) if (existing.includes(ns)) sh('ip', ['netns', 'del', ns], { allowFail: true });
+}
+
+export const SHA = path.resolve(__dirname, '..', '..', '..', 'test', 'helpers', 'sha-transfer.py');
+/**
+ * A bounded TCP transfer of `mbytes` from namespace `from` to `to` (listening
+ * on addr:port), sha256 on both ends. Resolves with both "<bytes> <sha256>".
+ */
+export async function shaTransfer(from: string, to: string, addr: string, port: number, mbytes: number): Promise<{ sent: string; got: string }> {
+  const rx = spawn('ip', ['netns', 'exec', to, '/usr/bin/python3', SHA, 'recv', addr, String(port), '60']);
+  const rxDone = new Promise((r) => rx.on('close', r));
+  let got = '';
+  rx.stdout.on('data', (d) => { got += d; });
+  for (let i = 0; i < 100 && !got.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+  const sent = sh('ip', ['netns', 'exec', from, 'timeout', '90', '/usr/bin/python3', SHA, 'send', addr, String(port), String(mbytes)], { allowFail: true, timeoutMs: 100000 });
+  await rxDone;
+  return { sent: sent.code === 0 ? sent.out.trim() : `send failed (${sent.code}): ${sent.err}`, got: (got.split('\n')[1] ?? '').trim() };
 }
 
 /** Sends `frame` from host A's a0 and returns what host B's b0 received (hex), or undefined. */

@@ -1,8 +1,7 @@
 // One box with `local`, tunnel 1 and two rules, loaded for BPF_PROG_TEST_RUN:
 // shared by the GRE and the IPv6 program tests. Port = loopback (ifindex 1),
 // so answers and replies of flows learned here go back out the same port.
-import * as bpf from '../../src/bpf/libbpf';
-import { LoadedObject, xdpCtx } from './wire';
+import { Entry, LoadedObject, RunOpts, wirePort } from './wire';
 import { csum, pkt, withIpCsum } from './packet';
 
 export const LO = 1;
@@ -16,10 +15,7 @@ export interface TunnelOpts { key?: number; csum?: boolean; mtu?: number }
 /** Port, local (IPv6 too when local6), tunnel 1 to REMOTE; rules:
  *  203.0.113.128/26 and 2001:db8:200::/48 -> tunnel 1, 192.0.2.66/32 -> drop. */
 export function setupBox(o: LoadedObject, tunnel: TunnelOpts = {}, local6?: string): void {
-  o.map('l2_port_stats').update(LO, Buffer.alloc(48));
-  o.map('l2_ports').update(LO, { peer: LO, slot: 0, mac: PORT_MAC, mtu: 1500 });
-  const v = Buffer.alloc(8); v.writeUInt32LE(LO);
-  o.map('l2_tx_ports').update(Buffer.from([LO, 0, 0, 0]), v);
+  wirePort(o, LO, LO, { mac: PORT_MAC });
   o.map('l2_local').update(0, { ipv4: LOCAL, ipv4_plen: 24, ...(local6 ? { ipv6: local6, ipv6_plen: 64 } : {}) });
   const flags = (tunnel.key !== undefined ? 1 : 0) | (tunnel.csum ? 2 : 0) | 4;
   o.map('l2_tunnels').update(1, { remote: REMOTE, key: tunnel.key ?? 0, flags, ttl: 64, mtu: tunnel.mtu ?? 1476 });
@@ -31,9 +27,8 @@ export function setupBox(o: LoadedObject, tunnel: TunnelOpts = {}, local6?: stri
     { count: 1, alt: [{ src_plen: 0, action: 'L2_ACT_DROP' }] });
 }
 
-/** Runs l2_wire on a frame arriving on LO. */
-export const runWire = (o: LoadedObject, frame: Buffer) =>
-  bpf.testRun(o.prog('l2_wire'), { data: frame, ctx: xdpCtx(frame.length, LO), dataOutSize: frame.length + 512 });
+/** Runs the entry's program on a frame arriving on LO. */
+export const runWire = (e: Entry, o: LoadedObject, frame: Buffer, opts: RunOpts = {}) => e.run(o, frame, LO, opts);
 
 /** Packets counted under a drop reason (short name, e.g. 'flow_miss'). */
 export function dropped(o: LoadedObject, reason: string): bigint {

@@ -1,10 +1,15 @@
 // End to end: host A -- box(eth2, eth3) -- host B in namespaces, l2bpf
-// attached from the host with --netns, real traffic from ping, iperf3 and
-// raw AF_PACKET frames; maps checked against bpftool; detach leaves nothing.
+// attached from the host with --netns, real traffic from ping, a sha256'd
+// TCP transfer, iperf3 and raw AF_PACKET frames; maps checked against
+// bpftool; detach leaves nothing. The wire runs in every mode: auto and tc
+// with the hosts at kernel-default offloads, native with the two settings
+// XDP on veths needs (GRO on, tx checksum offload off at the hosts).
 import fs from 'fs';
 import path from 'path';
+import * as bpf from '../../src/bpf/libbpf';
+import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { parseJsonExact, JsonValue } from '../../src/btf';
-import { buildLab, destroyLab, inNs, inNsTry, ip, l2bpf, Lab, sendRaw, sh } from '../helpers/netns';
+import { buildLab, destroyLab, HostOffloads, inNs, inNsTry, ip, l2bpf, Lab, sendRaw, setHostOffloads, sh, shaTransfer } from '../helpers/netns';
 import { pkt } from '../helpers/packet';
 
 const ROOT = `/sys/fs/bpf/l2bpf-test-${process.pid}`;
@@ -19,6 +24,12 @@ const pingOk = (from: string, to: string, extra: string[] = []) =>
 function attach(...extra: string[]) {
   return cli('attach', 'eth2', 'eth3', '--netns', lab.box, ...extra);
 }
+/** Program ids on a device's tcx hooks (bpftool 7.1 cannot list tcx links). */
+const tcxProgs = (ns: string, dev: string) => inNetns(ns, () => {
+  const i = ifIndex(dev);
+  return i ? [...bpf.progQuery(i, bpf.BPF_TCX_INGRESS), ...bpf.progQuery(i, bpf.BPF_TCX_EGRESS)] : [];
+});
+const xdpOf = (dev: string) => ip('-n', lab.box, '-d', 'link', 'show', dev);
 
 beforeAll(() => { lab = buildLab(`l2t${process.pid % 100000}-`); });
 afterAll(() => {
@@ -30,13 +41,16 @@ afterAll(() => {
 describe('refusals (one clear message, exit 2, nothing left behind)', () => {
   const noResidue = () => {
     expect(fs.existsSync(ROOT) ? fs.readdirSync(ROOT) : []).toEqual([]);
-    expect(ip('-n', lab.box, '-d', 'link', 'show', 'eth2')).not.toMatch(/xdp|PROMISC/);
+    for (const dev of ['eth2', 'eth3']) {
+      expect(xdpOf(dev)).not.toMatch(/xdp|PROMISC/);
+      expect(tcxProgs(lab.box, dev)).toEqual([]);
+    }
   };
   test.each([
     [['attach', 'eth2', 'eth9'], /port eth9 does not exist in network namespace/],
     [['attach', 'eth2', 'eth2'], /ports\[1\]: must differ from ports\[0\]/],
     [['attach', 'eth2'], /attach takes two ports/],
-    [['attach', 'eth2', 'eth3', '--mode', 'turbo'], /--mode.*turbo.*native, generic|argument 'turbo' is invalid/],
+    [['attach', 'eth2', 'eth3', '--mode', 'turbo'], /--mode.*turbo.*auto, native, generic, tc|argument 'turbo' is invalid/],
   ])('%j', (args, msg) => {
     const r = cli(...args, ...(args.length > 1 && args[0] === 'attach' ? ['--netns', lab.box] : []));
     expect(r.code).toBe(2);
@@ -68,6 +82,50 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     noResidue();
   });
 
+  test('native mode where the peers cannot take redirected frames: the cause and both remedies', () => {
+    // kernel defaults on the hosts: GRO off, no XDP program on a0/b0
+    const r = attach('--mode', 'native');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/native mode: eth3 cannot take XDP-redirected frames: its veth peer \(ifindex \d+ in another namespace\) runs no XDP program and has GRO off, so every frame from eth2 would be dropped/);
+    expect(r.err).toMatch(/turn GRO on at .*ethtool -K <peer> gro on.*or use --mode tc \(or auto\)/);
+    noResidue();
+  });
+
+  test('--force attaches native anyway; status reports the port degraded', () => {
+    const r = attach('--mode', 'native', '--force');
+    try {
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/--force: eth3 cannot take XDP-redirected frames/);
+      const st = json(cli('status', '--json'))[0];
+      expect(st.state).toBe('degraded');
+      expect(st.problems.join('\n')).toMatch(/eth3 no longer takes XDP-redirected frames .* frames from eth2 are dropped/);
+      expect(cli('status').out).toMatch(/problem: eth3 no longer takes XDP-redirected frames/);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(false); // what the refusal was about
+      // the peer gets NAPI: the same attachment is healthy
+      setHostOffloads(lab, 'xdp');
+      expect(json(cli('status', '--json'))[0].state).toBe('attached');
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
+    } finally {
+      cli('detach', '--all');
+      setHostOffloads(lab, 'default');
+    }
+    noResidue();
+  });
+
+  test('the two ends of one veth pair', () => {
+    ip('-n', lab.box, 'link', 'add', 'eth8', 'type', 'veth', 'peer', 'name', 'eth9');
+    try {
+      for (const mode of ['auto', 'tc', 'native']) {
+        const r = cli('attach', 'eth8', 'eth9', '--netns', lab.box, '--mode', mode, '--force');
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(/eth8 and eth9 are the two ends of one veth pair: .*\(a packet storm\)/);
+      }
+      expect(fs.existsSync(ROOT) ? fs.readdirSync(ROOT) : []).toEqual([]);
+    } finally {
+      ip('-n', lab.box, 'link', 'del', 'eth8');
+    }
+  });
+
   test('a port carrying a foreign XDP program (unless --force)', () => {
     // Any program not attached by l2bpf counts; use the sink that the bench uses.
     ip('-n', lab.box, 'link', 'set', 'dev', 'eth2', 'xdpgeneric', 'obj', path.resolve(__dirname, '../../../build/bench_sink.bpf.o'), 'sec', 'xdp');
@@ -81,7 +139,8 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
       const forced = attach('--force');
       expect(forced.code).toBe(0);
       expect(forced.err).toMatch(/removed XDP program/);
-      expect(ip('-n', lab.box, '-d', 'link', 'show', 'eth2')).toMatch(/prog\/xdp id \d+ name l2_wire/);
+      expect(xdpOf('eth2')).not.toMatch(/xdp/);
+      expect(tcxProgs(lab.box, 'eth2')).toHaveLength(1);
       expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
     } finally {
       cli('detach', '--all');
@@ -90,10 +149,15 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     noResidue();
   });
 
-  test('a port carrying a foreign TC program', () => {
+  const tcFixture = () => {
     const dir = fs.mkdtempSync('/tmp/l2bpf-tc-');
     sh('clang-16', ['-target', 'bpf', '-g', '-O2', '-I/usr/include/x86_64-linux-gnu', '-c',
       path.resolve(__dirname, '../../../test/fixtures/bpf/tc_count.bpf.c'), '-o', `${dir}/tc.o`]);
+    return dir;
+  };
+
+  test('a port carrying a foreign TC (cls_bpf) program', () => {
+    const dir = tcFixture();
     sh('tc', ['-n', lab.box, 'qdisc', 'add', 'dev', 'eth3', 'clsact']);
     try {
       sh('tc', ['-n', lab.box, 'filter', 'add', 'dev', 'eth3', 'ingress', 'bpf', 'da', 'obj', `${dir}/tc.o`, 'sec', 'tc']);
@@ -103,6 +167,33 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
       expect(fs.existsSync(ROOT) ? fs.readdirSync(ROOT) : []).toEqual([]);
     } finally {
       sh('tc', ['-n', lab.box, 'qdisc', 'del', 'dev', 'eth3', 'clsact'], { allowFail: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    noResidue();
+  });
+
+  test('a port carrying a foreign tcx program: refused; --force runs ours first and leaves it', () => {
+    const dir = tcFixture();
+    const obj = bpf.openObject(`${dir}/tc.o`);
+    bpf.loadObject(obj);
+    const theirs = inNetns(lab.box, () => bpf.tcxLinkCreate(bpf.programFd(obj, 'tc_count'), ifIndex('eth3')));
+    try {
+      const r = attach();
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/port eth3 already carries tcx ingress program tc_count .* that is not l2bpf's/);
+      const forced = attach('--force');
+      expect(forced.code).toBe(0);
+      expect(forced.err).toMatch(/eth3: leaving tcx ingress program tc_count .* l2bpf runs first/);
+      const ids = tcxProgs(lab.box, 'eth3');
+      expect(ids).toHaveLength(2);
+      expect(ids[0]).toBe(json(cli('status', '--json'))[0].ports[1].progId); // ours first in the chain
+      expect(pingOk(lab.b, '198.51.100.1')).toBe(true);
+      cli('detach', '--all');
+      expect(tcxProgs(lab.box, 'eth3')).toHaveLength(1); // theirs stays
+    } finally {
+      bpf.linkDetach(theirs);
+      bpf.closeFd(theirs);
+      bpf.closeObject(obj);
       fs.rmSync(dir, { recursive: true, force: true });
     }
     noResidue();
@@ -121,7 +212,7 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     }
   });
 
-  test.each(['after-link-0', 'after-link-1', 'after-promisc', 'after-record'])('failure at %s rolls back everything', (fp) => {
+  test.each(['after-maps', 'after-link-0', 'after-link-1', 'after-promisc', 'after-record'])('failure at %s rolls back everything', (fp) => {
     const r = cli('attach', 'eth2', 'eth3', '--netns', lab.box);
     expect(r.code).toBe(0);
     cli('detach', '--all');
@@ -129,15 +220,73 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     expect(f.code).toBe(1);
     expect(f.err).toMatch(new RegExp(`failpoint ${fp} hit; rolled back`));
     noResidue();
-    expect(ip('-n', lab.box, '-d', 'link', 'show', 'eth3')).not.toMatch(/xdp|PROMISC/);
-    expect(sh('ip', ['netns', 'exec', lab.box, 'bpftool', 'net']).out).not.toMatch(/l2_wire/);
+    expect(sh('ip', ['netns', 'exec', lab.box, 'bpftool', 'net']).out).not.toMatch(/l2_xdp_in|l2_tc_in/);
+  });
+
+  test('a failed mode change rolls back to the old hooks, still forwarding', () => {
+    expect(attach().code).toBe(0);
+    setHostOffloads(lab, 'xdp');
+    try {
+      const before = json(cli('status', '--json'))[0];
+      const f = l2bpf(['attach', 'eth2', 'eth3', '--netns', lab.box, '--mode', 'native'], { ...env, L2BPF_FAILPOINT: 'after-link-1' });
+      expect(f.code).toBe(1);
+      const after = json(cli('status', '--json'))[0];
+      expect(after.ports.map((p: any) => p.mode)).toEqual(['tc', 'tc']); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(after.ports.map((p: any) => p.progId)).toEqual(before.ports.map((p: any) => p.progId)); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(xdpOf('eth2')).not.toMatch(/xdp/);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
+    } finally {
+      cli('detach', '--all');
+      setHostOffloads(lab, 'default');
+    }
+    noResidue();
   });
 });
 
-describe('the wire', () => {
+const marker = Buffer.from('l2bpf-e2e-marker');
+const rawFrames: Array<[string, Buffer]> = [
+  ['802.1Q tagged IPv4', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x8100).tag(100, 0x0800, 3).ipv4('192.0.2.1', '192.0.2.2', 17, 8 + 16).udp(7, 9, 16).bytes(marker).build()],
+  ['QinQ (802.1ad + 802.1Q)', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88a8).tag(10, 0x8100).tag(20, 0x88b5).bytes(marker).payload(30).build()],
+  ['unknown ethertype 0x88b5', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
+  ['LLDP (link-local multicast a bridge would keep)', pkt().eth('01:80:c2:00:00:0e', '02:00:5e:00:53:0a', 0x88cc).bytes(marker).payload(30).build()],
+  ['frame for a MAC nobody has (promiscuous ports)', pkt().eth('02:00:5e:00:53:99', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
+];
+
+describe.each(<Array<[string, string, HostOffloads, string]>>[
+  ['auto', 'auto', 'default', 'tc'],
+  ['tc', 'tc', 'default', 'tc'],
+  ['native', 'native', 'xdp', 'native'],
+])('the wire in %s mode', (_name, mode, offloads, hook) => {
   beforeAll(() => {
-    const r = attach();
+    setHostOffloads(lab, offloads);
+    const r = attach('--mode', mode);
     if (r.code !== 0) throw new Error(`attach failed: ${r.err}`);
+  });
+  afterAll(() => {
+    cli('detach', '--all');
+    setHostOffloads(lab, 'default');
+  });
+
+  test(`the hosts keep ${offloads === 'default' ? 'kernel-default offloads (GRO off, tx on)' : 'GRO on and tx off, as XDP on veths needs'}; each port runs ${hook}, and says why`, () => {
+    for (const [ns, dev] of [[lab.a, 'a0'], [lab.b, 'b0']]) {
+      const k = inNs(ns, 'ethtool', '-k', dev).out;
+      expect(k).toMatch(offloads === 'default' ? /generic-receive-offload: off/ : /generic-receive-offload: on/);
+      expect(k).toMatch(offloads === 'default' ? /tx-checksumming: on/ : /tx-checksumming: off/);
+    }
+    const st = json(cli('status', '--json'))[0];
+    expect(st).toMatchObject({ state: 'attached', requested: mode, netns: lab.box });
+    expect(st.ports.map((p: any) => p.mode)).toEqual([hook, hook]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (mode === 'auto') expect(st.ports[0].reason).toMatch(/tc: veth is a virtual device/);
+    expect(st.ports.map((p: any) => p.program)).toEqual(hook === 'tc' ? ['l2_tc_in', 'l2_tc_in'] : ['l2_xdp_in', 'l2_xdp_in']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (hook === 'tc') {
+      for (const dev of ['eth2', 'eth3']) {
+        expect(tcxProgs(lab.box, dev)).toEqual([st.ports[dev === 'eth2' ? 0 : 1].progId]);
+        expect(xdpOf(dev)).not.toMatch(/xdp/);
+      }
+    } else {
+      expect(xdpOf('eth2')).toMatch(/prog\/xdp id \d+ name l2_xdp_in/);
+    }
+    expect(cli('status').out).toMatch(hook === 'tc' ? /eth2\s+ifindex \d+\s+TC \(tcx\)/ : /eth2\s+ifindex \d+\s+XDP native/);
   });
 
   test('IPv4 and IPv6 ping both ways, ARP resolved across the wire', () => {
@@ -149,19 +298,52 @@ describe('the wire', () => {
     expect(inNs(lab.a, 'ip', 'neigh', 'show', '198.51.100.2').out).toContain(lab.macB);
   });
 
-  const marker = Buffer.from('l2bpf-e2e-marker');
-  test.each([
-    ['802.1Q tagged IPv4', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x8100).tag(100, 0x0800, 3).ipv4('192.0.2.1', '192.0.2.2', 17, 8 + 16).udp(7, 9, 16).bytes(marker).build()],
-    ['QinQ (802.1ad + 802.1Q)', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88a8).tag(10, 0x8100).tag(20, 0x88b5).bytes(marker).payload(30).build()],
-    ['unknown ethertype 0x88b5', pkt().eth('02:00:5e:00:53:0b', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
-    ['LLDP (link-local multicast a bridge would keep)', pkt().eth('01:80:c2:00:00:0e', '02:00:5e:00:53:0a', 0x88cc).bytes(marker).payload(30).build()],
-    ['frame for a MAC nobody has (promiscuous ports)', pkt().eth('02:00:5e:00:53:99', '02:00:5e:00:53:0a', 0x88b5).bytes(marker).payload(30).build()],
-  ])('%s arrives byte-identical', async (_name, frame) => {
+  test.each(rawFrames)('%s arrives byte-identical', async (_n, frame) => {
     const got = await sendRaw(lab, frame, marker);
     expect(got).toBe(frame.toString('hex'));
   });
 
-  test('iperf3 TCP across the wire', () => {
+  test('20 MB of TCP arrive with the same sha256, both ways', async () => {
+    const ab = await shaTransfer(lab.a, lab.b, '198.51.100.2', 9001, 20);
+    expect(ab.sent).toMatch(new RegExp(`^${20 * 1024 * 1024} [0-9a-f]{64}$`));
+    expect(ab.got).toBe(ab.sent);
+    const ba = await shaTransfer(lab.b, lab.a, '198.51.100.1', 9002, 20);
+    expect(ba.got).toBe(ba.sent);
+  });
+
+  test('stats show the traffic per port, no drops', () => {
+    const s = json(cli('stats', '--json'));
+    expect(s.ports.map((p: any) => p.port)).toEqual(['eth2', 'eth3']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const p of s.ports) {
+      expect(BigInt(p.rx_packets)).toBeGreaterThan(hook === 'tc' ? 100n : 1000n); // TC sees GSO packets: fewer, bigger
+      expect(BigInt(p.fwd_packets)).toBe(BigInt(p.rx_packets));
+      expect(BigInt(p.drop_packets)).toBe(0n);
+    }
+    // every reason of enum l2_drop_reason, named from BTF, none counted
+    const reasons = s.drops.map((d: any) => d.reason); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(reasons.slice(0, 3)).toEqual(['short_frame', 'unknown_port', 'no_peer']);
+    expect(reasons).toEqual(expect.arrayContaining(['gre_csum', 'gre_key', 'flow_miss', 'too_big', 'refused']));
+    for (const d of s.drops) expect(BigInt(d.packets)).toBe(0n);
+  });
+
+  test('jumbo frames up to the ports\' MTU cross', () => {
+    for (const [ns, dev] of [[lab.a, 'a0'], [lab.box, 'eth2'], [lab.box, 'eth3'], [lab.b, 'b0']]) ip('-n', ns, 'link', 'set', dev, 'mtu', '9000');
+    try {
+      expect(pingOk(lab.a, '198.51.100.2', ['-s', '8972', '-M', 'do'])).toBe(true);
+      expect(pingOk(lab.b, '2001:db8:100::1', ['-s', '8952', '-M', 'do'])).toBe(true);
+    } finally {
+      for (const [ns, dev] of [[lab.a, 'a0'], [lab.box, 'eth2'], [lab.box, 'eth3'], [lab.b, 'b0']]) ip('-n', ns, 'link', 'set', dev, 'mtu', '1500');
+    }
+  });
+});
+
+describe('the wire: counters, maps, re-attach, mode changes, detach', () => {
+  beforeAll(() => {
+    const r = attach();
+    if (r.code !== 0) throw new Error(`attach failed: ${r.err}`);
+  });
+
+  test('iperf3 TCP across the wire; stats --watch and text', () => {
     const pidFile = `/tmp/l2bpf-iperf3-${process.pid}.pid`;
     inNs(lab.b, 'iperf3', '-s', '-1', '-D', '-I', pidFile, '-B', '198.51.100.2');
     try {
@@ -176,21 +358,6 @@ describe('the wire', () => {
     } finally {
       if (fs.existsSync(pidFile)) { try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGTERM'); } catch { /* already gone */ } fs.rmSync(pidFile, { force: true }); }
     }
-  });
-
-  test('stats show the traffic per port, no drops', () => {
-    const s = json(cli('stats', '--json'));
-    expect(s.ports.map((p: any) => p.port)).toEqual(['eth2', 'eth3']); // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (const p of s.ports) {
-      expect(BigInt(p.rx_packets)).toBeGreaterThan(1000n); // iperf3 data one way, ACKs the other
-      expect(BigInt(p.fwd_packets)).toBe(BigInt(p.rx_packets));
-      expect(BigInt(p.drop_packets)).toBe(0n);
-    }
-    // every reason of enum l2_drop_reason, named from BTF, none counted
-    const reasons = s.drops.map((d: any) => d.reason); // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(reasons.slice(0, 3)).toEqual(['short_frame', 'unknown_port', 'no_peer']);
-    expect(reasons).toEqual(expect.arrayContaining(['gre_csum', 'gre_key', 'flow_miss', 'too_big']));
-    for (const d of s.drops) expect(BigInt(d.packets)).toBe(0n);
     const watch = cli('stats', '--watch', '--count', '2', '--interval', '0.2', '--json');
     expect(watch.code).toBe(0);
     const docs = watch.out.trim().split(/\n(?=\{)/).map((d) => parseJsonExact(d) as any); // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -226,8 +393,8 @@ describe('the wire', () => {
     const r = cli('dump', 'l2_ports');
     expect(r.code).toBe(0);
     const mac = (dev: string) => JSON.parse(ip('-n', lab.box, '-j', 'link', 'show', dev))[0].address;
-    expect(r.out).toContain(`eth2 -> {peer: eth3, slot: 0, mac: ${mac('eth2')}, mtu: 1500}`);
-    expect(r.out).toContain(`eth3 -> {peer: eth2, slot: 1, mac: ${mac('eth3')}, mtu: 1500}`);
+    expect(r.out).toContain(`eth2 -> {peer: eth3, slot: 0, mac: ${mac('eth2')}, mtu: 1500, kind: L2_PORT_WIRE, segmenter: 0}`);
+    expect(r.out).toContain(`eth3 -> {peer: eth2, slot: 1, mac: ${mac('eth3')}, mtu: 1500, kind: L2_PORT_WIRE, segmenter: 0}`);
   });
 
   test('attach again with the same config is a no-op with the same state', () => {
@@ -236,15 +403,14 @@ describe('the wire', () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/unchanged/);
     expect(json(cli('status', '--json'))).toEqual(before);
-    expect(before[0]).toMatchObject({ state: 'attached', mode: 'native', netns: lab.box });
-    expect(before[0].ports.map((p: any) => p.program)).toEqual(['l2_wire', 'l2_wire']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(before[0]).toMatchObject({ state: 'attached', requested: 'auto', netns: lab.box });
   });
 
   test('attach with a new build swaps the program through the same links without a gap', async () => {
     const before = json(cli('status', '--json'))[0];
-    // The same source for another CPU target: other instructions, same maps.
+    // The same source with another constant: other instructions, same maps.
     const alt = fs.mkdtempSync('/tmp/l2bpf-alt-');
-    sh('make', ['-s', '-C', path.resolve(__dirname, '../../..'), `BUILD=${alt}`, 'BPF_CPU=v2', `${alt}/l2_xdp.bpf.o`]);
+    sh('make', ['-s', '-C', path.resolve(__dirname, '../../..'), `BUILD=${alt}`, 'BPF_EXTRA=-DL2_PARSE_LINEAR=160', `${alt}/l2_xdp.bpf.o`, `${alt}/l2_tc.bpf.o`]);
     const pinger = new Promise<{ code: number; out: string }>((resolve) => {
       const child = require('child_process').spawn('ip', ['netns', 'exec', lab.a, 'ping', '-c', '40', '-i', '0.02', '-W', '1', '198.51.100.2']);
       let out = '';
@@ -266,25 +432,34 @@ describe('the wire', () => {
     fs.rmSync(alt, { recursive: true, force: true });
   });
 
-  test('changing the attach mode re-attaches and keeps forwarding', () => {
-    const r = attach('--mode', 'generic');
-    expect(r.code).toBe(0);
-    expect(r.err).toMatch(/switching XDP mode native -> generic/);
-    expect(ip('-n', lab.box, '-d', 'link', 'show', 'eth2')).toMatch(/xdpgeneric/);
-    expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
-    expect(json(cli('status', '--json'))[0].mode).toBe('generic');
-    expect(attach('--mode', 'native').code).toBe(0);
-    expect(ip('-n', lab.box, '-d', 'link', 'show', 'eth2')).toMatch(/prog\/xdp id/);
-    expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
-  });
-
-  test('jumbo frames up to the ports\' MTU cross (multi-buffer XDP)', () => {
-    for (const [ns, dev] of [[lab.a, 'a0'], [lab.box, 'eth2'], [lab.box, 'eth3'], [lab.b, 'b0']]) ip('-n', ns, 'link', 'set', dev, 'mtu', '9000');
+  test('changing the mode moves the ports between hooks and keeps forwarding', async () => {
+    setHostOffloads(lab, 'xdp'); // native needs NAPI at the peers
     try {
-      expect(pingOk(lab.a, '198.51.100.2', ['-s', '8972', '-M', 'do'])).toBe(true);
-      expect(pingOk(lab.b, '2001:db8:100::1', ['-s', '8952', '-M', 'do'])).toBe(true);
+      const pinger = new Promise<{ out: string }>((resolve) => {
+        const child = require('child_process').spawn('ip', ['netns', 'exec', lab.a, 'ping', '-c', '40', '-i', '0.02', '-W', '1', '198.51.100.2']);
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => { out += d; });
+        child.on('close', () => resolve({ out }));
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      let r = attach('--mode', 'native'); // TC -> XDP: XDP linked first, then TC off
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/eth2: tc -> native/);
+      expect((await pinger).out).toMatch(/40 packets transmitted, 40 received/); // no gap
+      expect(xdpOf('eth2')).toMatch(/prog\/xdp id/);
+      expect(tcxProgs(lab.box, 'eth2')).toEqual([]);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
+      r = attach('--mode', 'generic'); // one XDP mode at a time: a brief gap, said so
+      expect(r.err).toMatch(/eth2: native -> generic \(re-attached; brief interruption\)/);
+      expect(xdpOf('eth2')).toMatch(/xdpgeneric/);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
+      expect(json(cli('status', '--json'))[0].ports[0].mode).toBe('generic');
+      r = attach(); // back to auto: TC
+      expect(r.err).toMatch(/eth2: generic -> tc/);
+      expect(xdpOf('eth2')).not.toMatch(/xdp/);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true);
     } finally {
-      for (const [ns, dev] of [[lab.a, 'a0'], [lab.box, 'eth2'], [lab.box, 'eth3'], [lab.b, 'b0']]) ip('-n', ns, 'link', 'set', dev, 'mtu', '1500');
+      setHostOffloads(lab, 'default');
     }
   });
 
@@ -294,12 +469,13 @@ describe('the wire', () => {
     expect(r.code).toBe(0);
     expect(fs.existsSync(ROOT)).toBe(false);
     for (const dev of ['eth2', 'eth3']) {
-      const link = ip('-n', lab.box, '-d', 'link', 'show', dev);
-      expect(link).not.toMatch(/xdp|PROMISC/);
+      expect(xdpOf(dev)).not.toMatch(/xdp|PROMISC/);
+      expect(tcxProgs(lab.box, dev)).toEqual([]);
       expect(sh('tc', ['-n', lab.box, 'qdisc', 'show', 'dev', dev]).out).not.toMatch(/clsact/);
       expect(sh('tc', ['-n', lab.box, 'filter', 'show', 'dev', dev, 'ingress']).out.trim()).toBe('');
     }
-    expect(inNs(lab.box, 'bpftool', 'net').out).not.toMatch(/l2_wire|id \d+/);
+    expect(inNs(lab.box, 'bpftool', 'net').out).not.toMatch(/l2_xdp_in|l2_tc_in|id \d+/);
+    expect(inNs(lab.box, 'bpftool', 'link').out).not.toMatch(/type 11|tcx/);
     for (const id of progIds) expect(sh('bpftool', ['prog', 'show', 'id', String(id)], { allowFail: true }).code).not.toBe(0);
     expect(pingOk(lab.a, '198.51.100.2')).toBe(false);
   });

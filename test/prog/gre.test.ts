@@ -1,23 +1,23 @@
 // The one IP, prefix rules and GRE through BPF_PROG_TEST_RUN: frames in,
 // verdict and frames out, counters. Port = loopback (ifindex 1), as in
 // wire.test.ts; the flow cache records it, so replies go back out that port.
-import { LoadedObject, XDP_DROP, XDP_REDIRECT } from '../helpers/wire';
+import { ENTRIES, LoadedObject } from '../helpers/wire';
 import { csum, ip4, pkt, Pkt, withIpCsum } from '../helpers/packet';
 import { dropped, gre, GW1, GW2, inner, LOCAL, PC, PORT_MAC, REMOTE, runWire, setupBox, SRV, TunnelOpts, udp } from '../helpers/onebox';
 
-describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
+describe.each(ENTRIES)('one IP, rules and GRE ($hook entry, BPF_PROG_TEST_RUN)', (e) => {
   let o: LoadedObject;
-  const run = (frame: Buffer) => runWire(o, frame);
+  const run = (frame: Buffer) => runWire(e, o, frame);
   const drops = (reason: string) => dropped(o, reason);
   const setup = (t: TunnelOpts = {}) => setupBox(o, t);
-  beforeEach(() => { o = new LoadedObject('l2_xdp.bpf.o'); });
+  beforeEach(() => { o = new LoadedObject(e.object); });
   afterEach(() => o.close());
 
   test('ARP request for local is answered from the port MAC', () => {
     setup();
     const req = pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', LOCAL).build();
     const r = run(req);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const a = r.data;
     expect(a.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     expect(a.subarray(6, 12)).toEqual(Pkt.mac(PORT_MAC));
@@ -29,7 +29,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
 
   test('ARP for another address crosses the wire', () => {
     setup();
-    expect(run(pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', '198.51.100.1').build()).retval).toBe(XDP_REDIRECT);
+    expect(run(pkt().eth('ff:ff:ff:ff:ff:ff', GW2, 0x0806).arpRequest(GW2, '198.51.100.2', '198.51.100.1').build()).retval).toBe(e.v.redirect);
   });
 
   test('ping to local gets an echo reply with valid checksums', () => {
@@ -38,7 +38,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     echo.writeUInt16BE(csum(echo), 2);
     const req = withIpCsum(Buffer.concat([pkt().eth(PORT_MAC, GW2, 0x0800).ipv4('198.51.100.2', LOCAL, 1, 16).build(), echo]));
     const r = run(req);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     expect(r.data.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));
     expect(r.data.subarray(14 + 16, 14 + 20)).toEqual(ip4('198.51.100.2'));
@@ -55,7 +55,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup(t);
     const f = udp(PC, SRV, 100);
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const out = r.data;
     const glen = 4 + (t.csum ? 4 : 0) + (t.key !== undefined ? 4 : 0);
     expect(out.length).toBe(f.length + 20 + glen);
@@ -83,10 +83,10 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
 
   test('decapsulation of a reply: Ethernet header from the flow cache, out the flow\'s port', () => {
     setup({ key: 7, csum: true });
-    expect(run(udp(PC, SRV, 40, 4000, 53)).retval).toBe(XDP_REDIRECT); // learns the flow
+    expect(run(udp(PC, SRV, 40, 4000, 53)).retval).toBe(e.v.redirect); // learns the flow
     const reply = inner(SRV, PC, 40, 53, 4000);
     const r = run(gre({ key: 7, csum: true, payload: reply }));
-    expect(r.retval).toBe(XDP_REDIRECT); // back out the same port: the flow came in here
+    expect(r.retval).toBe(e.v.redirect); // back out the same port: the flow came in here
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));  // back to whoever sent the flow
     expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2)); // from the MAC it was sent to
     expect(r.data.readUInt16BE(12)).toBe(0x0800);
@@ -97,10 +97,10 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
   test('decapsulation restores the flow\'s VLAN tag', () => {
     setup();
     const tagged = withIpCsum(pkt().eth(GW2, GW1, 0x8100).tag(100, 0x0800).ipv4(PC, SRV, 17, 16).udp(4000, 53, 8).payload(8).build(), 18);
-    expect(run(tagged).retval).toBe(XDP_REDIRECT);
+    expect(run(tagged).retval).toBe(e.v.redirect);
     const reply = inner(SRV, PC, 8, 53, 4000);
     const r = run(gre({ payload: reply }));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.readUInt16BE(12)).toBe(0x8100);
     expect(r.data.readUInt16BE(14) & 0xfff).toBe(100);
     expect(r.data.readUInt16BE(16)).toBe(0x0800);
@@ -113,7 +113,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     run(withIpCsum(pkt().eth(GW2, HMAC, 0x0800).ipv4(HOST, '198.51.100.77', 17, 16).udp(1, 2, 8).payload(8).build())); // learned
     const opened = inner(SRV, HOST, 8, 5000, 80); // the far end opens a flow (a GRE pair)
     const r = run(gre({ payload: opened }));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(HMAC));
     expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2));
     expect(r.data.readUInt16BE(12)).toBe(0x0800);
@@ -127,10 +127,10 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const GW1B = '02:00:5e:00:53:b1';
     run(pkt().eth('ff:ff:ff:ff:ff:ff', GW1, 0x0806).arpRequest(GW1, '198.51.100.1', '198.51.100.1').build());
-    expect(run(udp(PC, SRV, 8)).retval).toBe(XDP_REDIRECT);
+    expect(run(udp(PC, SRV, 8)).retval).toBe(e.v.redirect);
     run(pkt().eth('ff:ff:ff:ff:ff:ff', GW1B, 0x0806).arpRequest(GW1B, '198.51.100.1', '198.51.100.1').build()); // VRRP fail-over
     const r = run(gre({ payload: inner(SRV, PC, 8, 53, 4000) }));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
   });
 
@@ -146,7 +146,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup(t as { key?: number });
     const d0 = drops(reason as string) ?? 0n;
     const r = run(gre(g as Parameters<typeof gre>[0]));
-    expect(r.retval).toBe(XDP_DROP);
+    expect(r.retval).toBe(e.v.drop);
     expect(drops(reason as string)).toBe(d0 + 1n);
   });
 
@@ -155,7 +155,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     run(udp(PC, SRV, 8));
     const f = gre({ csum: true, payload: inner(SRV, PC, 8, 53, 4000) });
     f[f.length - 1] ^= 0xff;
-    expect(run(f).retval).toBe(XDP_DROP);
+    expect(run(f).retval).toBe(e.v.drop);
     expect(drops('gre_csum')).toBe(1n);
   });
 
@@ -164,7 +164,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     const f = gre({ payload: inner(SRV, PC, 8, 53, 4000) });
     const cut = withIpCsum(Buffer.concat([f.subarray(0, 36)]));
     cut.writeUInt16BE(22, 16); // outer says 22 bytes: only half a GRE header
-    expect(run(withIpCsum(cut)).retval).toBe(XDP_DROP);
+    expect(run(withIpCsum(cut)).retval).toBe(e.v.drop);
     expect(drops('gre_truncated')).toBe(1n);
   });
 
@@ -172,7 +172,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const f = gre({ payload: inner(SRV, PC, 8, 53, 4000) });
     f.writeUInt16BE(0x2000, 14 + 6); // MF
-    expect(run(withIpCsum(f)).retval).toBe(XDP_DROP);
+    expect(run(withIpCsum(f)).retval).toBe(e.v.drop);
     expect(drops('outer_frag')).toBe(1n);
   });
 
@@ -181,7 +181,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     const big = udp(PC, SRV, 1200);
     big.writeUInt16BE(0x4000, 14 + 6);
     const r = run(withIpCsum(big));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const out = r.data;
     expect(out.subarray(0, 6)).toEqual(Pkt.mac(GW1));
     expect(out.subarray(14 + 12, 14 + 16)).toEqual(ip4(LOCAL));
@@ -197,7 +197,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
 
   test('too big without DF is dropped and counted, not black-holed silently', () => {
     setup({ mtu: 1000 });
-    expect(run(udp(PC, SRV, 1200)).retval).toBe(XDP_DROP);
+    expect(run(udp(PC, SRV, 1200)).retval).toBe(e.v.drop);
     expect(drops('too_big_noicmp')).toBe(1n);
   });
 
@@ -210,7 +210,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     tcp.writeUInt16BE(csum(Buffer.concat([pseudo, tcp])), 16);
     const f = withIpCsum(Buffer.concat([pkt().eth(GW2, GW1, 0x0800).ipv4(PC, SRV, 6, 24).build(), tcp]));
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const t = r.data.subarray(14 + 24 + 20);
     expect(t.readUInt16BE(22)).toBe(1400 - 40);
     expect(csum(Buffer.concat([pseudo, t]))).toBe(0);
@@ -231,7 +231,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     run(udp(PC, SRV, 8));
     const reply = inner(SRV, PC, 8, 53, 4000);
     const r = run(withOptions(gre({ key: 3, csum: true, payload: reply }), [0x94, 0x04, 0, 0])); // router alert
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));
     expect(r.data.subarray(14)).toEqual(reply);
   });
@@ -240,7 +240,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const f = withOptions(udp(PC, SRV, 16), [1, 1, 1, 0]); // NOP NOP NOP EOL
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(14 + 24)).toEqual(f.subarray(14));
     expect(r.data.readUInt16BE(14 + 2)).toBe(20 + 4 + f.length - 14);
   });
@@ -253,7 +253,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     later.writeUInt16BE(0x0009, 14 + 6); // offset 72 bytes, last: no UDP header in it
     for (const f of [withIpCsum(first), withIpCsum(later)]) {
       const r = run(f);
-      expect(r.retval).toBe(XDP_REDIRECT);
+      expect(r.retval).toBe(e.v.redirect);
       expect(r.data.readUInt16BE(14 + 20 + 2)).toBe(0x0800);
       expect(r.data.subarray(14 + 24)).toEqual(f.subarray(14));
     }
@@ -273,12 +273,12 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     expect(sent).toBeGreaterThanOrEqual(100n);
     expect(sent).toBeLessThanOrEqual(250n);
     expect(limited).toBeGreaterThan(0n);
-    expect([...verdicts].sort()).toEqual([XDP_DROP, XDP_REDIRECT]);
+    expect([...verdicts].sort()).toEqual([e.v.drop, e.v.redirect]);
   });
 
   test('a rule that drops', () => {
     setup();
-    expect(run(udp(PC, '192.0.2.66', 8)).retval).toBe(XDP_DROP);
+    expect(run(udp(PC, '192.0.2.66', 8)).retval).toBe(e.v.drop);
     expect(drops('rule')).toBe(1n);
   });
 
@@ -286,7 +286,7 @@ describe('one IP, rules and GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const f = udp(PC, '198.51.100.77', 20);
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data).toEqual(f);
     expect(o.map('l2_flows').info.maxEntries).toBeGreaterThanOrEqual(262144);
     expect([...o.map('l2_flows').entries()]).toHaveLength(1);

@@ -1,6 +1,6 @@
 // IPv6 through BPF_PROG_TEST_RUN: the one IP's IPv6 address (neighbour
 // solicitation, echo, packet-too-big) and IPv6 inside IPv4 GRE both ways.
-import { LoadedObject, XDP_DROP, XDP_REDIRECT } from '../helpers/wire';
+import { ENTRIES, LoadedObject } from '../helpers/wire';
 import { csum, csum6, ip4, ip6, pkt, Pkt } from '../helpers/packet';
 import { dropped, gre, GW1, GW2, LOCAL, LOCAL6, PORT_MAC, REMOTE, runWire, setupBox, TunnelOpts } from '../helpers/onebox';
 
@@ -24,17 +24,17 @@ function ns(src: string, target: string): Buffer {
 const udp6 = (src: string, dst: string, n: number, sport = 4000, dport = 53) =>
   pkt().eth(GW2, GW1, 0x86dd).ipv6(src, dst, 17, 8 + n).udp(sport, dport, n).payload(n).build();
 
-describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
+describe.each(ENTRIES)('IPv6: the one IP and IPv6 in GRE ($hook entry, BPF_PROG_TEST_RUN)', (e) => {
   let o: LoadedObject;
-  const run = (frame: Buffer) => runWire(o, frame);
+  const run = (frame: Buffer) => runWire(e, o, frame);
   const setup = (t: TunnelOpts = {}, local6: string | null = LOCAL6) => setupBox(o, t, local6 ?? undefined);
-  beforeEach(() => { o = new LoadedObject('l2_xdp.bpf.o'); });
+  beforeEach(() => { o = new LoadedObject(e.object); });
   afterEach(() => o.close());
 
   test('neighbour solicitation for local6 gets a solicited NA from the port MAC', () => {
     setup();
     const r = run(ns(ROUTER6, LOCAL6));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const a = r.data;
     expect(a.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     expect(a.subarray(6, 12)).toEqual(Pkt.mac(PORT_MAC));
@@ -57,7 +57,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
   test('duplicate address detection (NS from ::) is answered to all-nodes, not solicited', () => {
     setup();
     const r = run(ns('::', LOCAL6));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac('33:33:00:00:00:01'));
     expect(r.data.subarray(14 + 24, 14 + 40)).toEqual(ip6('ff02::1'));
     expect(r.data.readUInt32BE(54 + 4)).toBe(0x20000000);
@@ -68,7 +68,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const f = ns(ROUTER6, '2001:db8:100::2');
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data).toEqual(f);
   });
 
@@ -82,7 +82,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     setup();
     const body = Buffer.concat([Buffer.from([0x12, 0x34, 0, 7]), Buffer.from('l2bpf-echo')]);
     const r = run(icmp6(ROUTER6, LOCAL6, 128, body));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW2));
     const ip = r.data.subarray(14, 54), ic = r.data.subarray(54);
     expect(ip.subarray(8, 24)).toEqual(ip6(LOCAL6));
@@ -95,7 +95,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
   test('other IPv6 traffic to local6 is dropped and counted', () => {
     setup();
     const f = pkt().eth(PORT_MAC, GW2, 0x86dd).ipv6(ROUTER6, LOCAL6, 17, 16).udp(1, 2, 8).payload(8).build();
-    expect(run(f).retval).toBe(XDP_DROP);
+    expect(run(f).retval).toBe(e.v.drop);
     expect(dropped(o, 'to_local')).toBe(1n);
   });
 
@@ -103,7 +103,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     setup({ key: 5, csum: true });
     const f = udp6(PC6, SRV6, 100);
     const r = run(f);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const out = r.data;
     expect(out.length).toBe(f.length + 20 + 12);
     expect(out.subarray(0, 12)).toEqual(f.subarray(0, 12));
@@ -125,10 +125,10 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
 
   test('an IPv6 reply out of GRE gets the flow\'s Ethernet header and ethertype 0x86DD', () => {
     setup();
-    expect(run(udp6(PC6, SRV6, 20)).retval).toBe(XDP_REDIRECT);
+    expect(run(udp6(PC6, SRV6, 20)).retval).toBe(e.v.redirect);
     const reply = udp6(SRV6, PC6, 20, 53, 4000).subarray(14);
     const r = run(gre({ proto: 0x86dd, payload: reply }));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1));
     expect(r.data.subarray(6, 12)).toEqual(Pkt.mac(GW2));
     expect(r.data.readUInt16BE(12)).toBe(0x86dd);
@@ -141,10 +141,10 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     const na = (mac: string) => icmp6(ROUTER6, 'ff02::1', 136,
       Buffer.concat([Buffer.from([0x20, 0, 0, 0]), ip6(ROUTER6), Buffer.from([2, 1]), Pkt.mac(mac)]), 255, ['33:33:00:00:00:01', mac]);
     run(na(GW1)); // the router, learned with its first MAC
-    expect(run(udp6(PC6, SRV6, 20)).retval).toBe(XDP_REDIRECT); // a flow from behind it
+    expect(run(udp6(PC6, SRV6, 20)).retval).toBe(e.v.redirect); // a flow from behind it
     run(na(GW1B)); // fail-over
     const r = run(gre({ proto: 0x86dd, payload: udp6(SRV6, PC6, 20, 53, 4000).subarray(14) }));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     expect(r.data.subarray(0, 6)).toEqual(Pkt.mac(GW1B));
   });
 
@@ -152,7 +152,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     setup({ mtu: 1280 });
     const big = udp6(PC6, SRV6, 1400);
     const r = run(big);
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const out = r.data;
     expect(out.subarray(0, 6)).toEqual(Pkt.mac(GW1)); // back to the sender
     expect(out.subarray(6, 12)).toEqual(Pkt.mac(PORT_MAC));
@@ -169,7 +169,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
 
   test('an oversize IPv6 packet with no IPv6 local is dropped and counted (no source for the ICMPv6)', () => {
     setup({ mtu: 1280 }, null);
-    expect(run(udp6(PC6, SRV6, 1400)).retval).toBe(XDP_DROP);
+    expect(run(udp6(PC6, SRV6, 1400)).retval).toBe(e.v.drop);
     expect(dropped(o, 'too_big_noicmp')).toBe(1n);
   });
 
@@ -181,7 +181,7 @@ describe('IPv6: the one IP and IPv6 in GRE (BPF_PROG_TEST_RUN)', () => {
     const hdr = pkt().ipv6(PC6, SRV6, 6, 24).build();
     tcp.writeUInt16BE(csum6(hdr, tcp), 16);
     const r = run(Buffer.concat([pkt().eth(GW2, GW1, 0x86dd).build(), hdr, tcp]));
-    expect(r.retval).toBe(XDP_REDIRECT);
+    expect(r.retval).toBe(e.v.redirect);
     const ip = r.data.subarray(14 + 24, 14 + 24 + 40), t = r.data.subarray(14 + 24 + 40);
     expect(t.readUInt16BE(22)).toBe(1400 - 60);
     expect(csum6(ip, t)).toBe(0);

@@ -79,9 +79,9 @@ describe('parseConfig: errors carry file:line:col and field', () => {
     ['three ports', 'ports:\n  - a\n  - b\n  - c\n', `${FILE}:2:3: ports: must list exactly 2 interfaces`],
     ['ports not a list', 'ports: eth0\n', `${FILE}:1:8: ports: must be a list, not a string`],
     ['ports a mapping', 'ports: {a: eth0}\n', `${FILE}:1:8: ports: must be a list, not a mapping`],
-    ['wrong mode', 'ports: [eth0, eth1]\nmode: fast\n', `${FILE}:2:7: mode: must be one of native, generic`],
-    ['mode wrong case', 'mode: Native\n', `${FILE}:1:7: mode: must be one of native, generic`],
-    ['empty mode points at the key', 'mode:\n', `${FILE}:1:1: mode: must be one of native, generic`],
+    ['wrong mode', 'ports: [eth0, eth1]\nmode: fast\n', `${FILE}:2:7: mode: must be one of auto, native, generic, tc`],
+    ['mode wrong case', 'mode: Native\n', `${FILE}:1:7: mode: must be one of auto, native, generic, tc`],
+    ['empty mode points at the key', 'mode:\n', `${FILE}:1:1: mode: must be one of auto, native, generic, tc`],
     ['instance bad first character', 'instance: -x\n', `${FILE}:1:11: instance: ${INSTANCE}`],
     ['instance too long', `instance: ${'a'.repeat(33)}\n`, `${FILE}:1:11: instance: ${INSTANCE}`],
     ['instance with slash', 'instance: a/b\n', `${FILE}:1:11: instance: ${INSTANCE}`],
@@ -110,7 +110,7 @@ describe('parseConfig: errors carry file:line:col and field', () => {
       'colour: x\nmode: bad\n',
       `${FILE}:1:1: colour: unknown key (allowed: instance, ports, mode, netns, local, flows, tunnels, rules)`,
     ],
-    ['first of two errors: bad mode first', 'mode: bad\ncolour: x\n', `${FILE}:1:7: mode: must be one of native, generic`],
+    ['first of two errors: bad mode first', 'mode: bad\ncolour: x\n', `${FILE}:1:7: mode: must be one of auto, native, generic, tc`],
     ['first of two errors inside a list', 'ports: [a/b, c d]\n', `${FILE}:1:9: ports[0]: ${IFNAME}`],
   ];
 
@@ -237,15 +237,15 @@ describe('mergeCliOverConfig', () => {
   const base: Config = { ports: ['eth4', 'eth5'] };
 
   const ok: Array<[string, Config, Parameters<typeof mergeCliOverConfig>[1], EffectiveConfig]> = [
-    ['ports from the file, defaults filled', base, {}, { ports: ['eth4', 'eth5'], mode: 'native', instance: 'eth4-eth5' }],
+    ['ports from the file, defaults filled', base, {}, { ports: ['eth4', 'eth5'], mode: 'auto', instance: 'eth4-eth5' }],
     ['ports from the command line only', {}, { ports: ['eth2', 'eth3'] }, {
       ports: ['eth2', 'eth3'],
-      mode: 'native',
+      mode: 'auto',
       instance: 'eth2-eth3',
     }],
     ['same ports in both is fine', base, { ports: ['eth4', 'eth5'] }, {
       ports: ['eth4', 'eth5'],
-      mode: 'native',
+      mode: 'auto',
       instance: 'eth4-eth5',
     }],
     ['command-line mode wins', { ...base, mode: 'native' }, { mode: 'generic' }, {
@@ -256,24 +256,24 @@ describe('mergeCliOverConfig', () => {
     ['file mode kept', { ...base, mode: 'generic' }, {}, { ports: ['eth4', 'eth5'], mode: 'generic', instance: 'eth4-eth5' }],
     ['netns from the file goes into the instance', { ...base, netns: 'wire' }, {}, {
       ports: ['eth4', 'eth5'],
-      mode: 'native',
+      mode: 'auto',
       netns: 'wire',
       instance: 'wire-eth4-eth5',
     }],
     ['command-line netns wins', { ...base, netns: 'wire' }, { netns: 'lab' }, {
       ports: ['eth4', 'eth5'],
-      mode: 'native',
+      mode: 'auto',
       netns: 'lab',
       instance: 'lab-eth4-eth5',
     }],
     ['explicit instance in the file', { ...base, instance: 'mine' }, {}, {
       ports: ['eth4', 'eth5'],
-      mode: 'native',
+      mode: 'auto',
       instance: 'mine',
     }],
     ['command-line instance wins', { ...base, instance: 'mine' }, { instance: 'yours' }, {
       ports: ['eth4', 'eth5'],
-      mode: 'native',
+      mode: 'auto',
       instance: 'yours',
     }],
   ];
@@ -285,7 +285,7 @@ describe('mergeCliOverConfig', () => {
     ['different ports', base, { ports: ['eth2', 'eth3'] }, 'ports: command line says eth2 eth3 but l2bpf.yaml says eth4 eth5'],
     ['same ports swapped', base, { ports: ['eth5', 'eth4'] }, 'ports: command line says eth5 eth4 but l2bpf.yaml says eth4 eth5'],
     ['no ports anywhere', {}, {}, 'ports: not given: name two interfaces on the command line or in l2bpf.yaml'],
-    ['bad mode flag', base, { mode: 'turbo' }, 'command line: mode: must be one of native, generic'],
+    ['bad mode flag', base, { mode: 'turbo' }, 'command line: mode: must be one of auto, native, generic, tc'],
     ['one port flag', {}, { ports: ['eth0'] }, 'command line: ports: must list exactly 2 interfaces'],
     ['duplicate port flags', {}, { ports: ['eth0', 'eth0'] }, 'command line: ports[1]: must differ from ports[0] (both are eth0)'],
     [
@@ -317,7 +317,7 @@ describe('mergeCliOverConfig', () => {
     const opts = { ports: ['eth0', 'eth1'], verbose: true, json: false } as unknown as Parameters<
       typeof mergeCliOverConfig
     >[1];
-    expect(mergeCliOverConfig({}, opts)).toEqual({ ports: ['eth0', 'eth1'], mode: 'native', instance: 'eth0-eth1' });
+    expect(mergeCliOverConfig({}, opts)).toEqual({ ports: ['eth0', 'eth1'], mode: 'auto', instance: 'eth0-eth1' });
   });
 
   test('does not alias the input ports array', () => {
@@ -387,7 +387,7 @@ describe('configHash', () => {
 
   test('defaults and explicit values hash the same', () => {
     const implicit = mergeCliOverConfig({ ports: ['eth0', 'eth1'] }, {});
-    const explicit = mergeCliOverConfig({ ports: ['eth0', 'eth1'], mode: 'native', instance: 'eth0-eth1' }, {});
+    const explicit = mergeCliOverConfig({ ports: ['eth0', 'eth1'], mode: 'auto', instance: 'eth0-eth1' }, {});
     expect(configHash(implicit)).toBe(configHash(explicit));
   });
 

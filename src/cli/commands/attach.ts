@@ -14,10 +14,13 @@ export function runAttach(ports: string[], flags: AttachFlags): AttachResult {
   return res;
 }
 
+const HOOK_TEXT = { native: 'XDP native', generic: 'XDP generic', tc: 'TC (tcx)' };
+
 export function printAttach(r: AttachResult): void {
   const where = r.netns ? ` (namespace ${r.netns})` : '';
   const verb = { attached: 'attached', updated: 'updated', unchanged: 'unchanged' }[r.action];
-  log.info(`${verb}: instance ${r.instance} wires ${r.ports[0].name} <-> ${r.ports[1].name}${where}, XDP ${r.mode}`);
-  for (const p of r.ports) log.info(`  ${p.name}: ifindex ${p.ifindex}, link ${p.linkId}, program ${p.progId}`);
+  log.info(`${verb}: instance ${r.instance} wires ${r.ports[0].name} <-> ${r.ports[1].name}${where}, mode ${r.requested}`);
+  for (const p of r.ports) log.info(`  ${p.name}: ${HOOK_TEXT[p.mode]}, ifindex ${p.ifindex}, link ${p.linkId}, program ${p.progId} -- ${p.reason}`);
+  if (r.segmenter) log.info(`  ${r.segmenter.name}: segmenter (GSO packets for checksum tunnels), link ${r.segmenter.linkId}`);
   log.info(`  pins: ${r.pinDir}`);
 }

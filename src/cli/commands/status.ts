@@ -2,13 +2,18 @@ import fs from 'fs';
 import { progInfoById } from '../../bpf/info';
 import { inNetns, netnsPath, ifIndex } from '../../bpf/sys';
 import * as bpf from '../../bpf/libbpf';
-import { ourLink } from '../../loader/ports';
+import { ourLink } from '../../loader/hooks';
 import { listInstances } from '../../loader/paths';
+import { wirePorts } from '../../loader/instance';
+import { xdpFeatures, XDP_ACT } from '../../net/netdev';
 import { openInstance } from '../../inspect/instance';
 
-export interface PortStatus { name: string; ifindex: number; present: boolean; linkId?: number; progId?: number; program?: string }
+export interface PortStatus {
+  name: string; ifindex: number; present: boolean; mode?: string; reason?: string; segmenter?: boolean;
+  linkId?: number; progId?: number; program?: string;
+}
 export interface InstanceStatus {
-  instance: string; state: 'attached' | 'degraded'; netns?: string; mode?: string;
+  instance: string; state: 'attached' | 'degraded'; netns?: string; requested?: string;
   since?: string; updated?: string; pinDir: string; ports: PortStatus[]; problems: string[];
 }
 
@@ -20,35 +25,49 @@ export function runStatus(root: string): InstanceStatus[] {
     if (!r) problems.push('no instance record (attach did not finish?)');
     const nsOk = !r?.netns || fs.existsSync(netnsPath(r.netns));
     if (!nsOk) problems.push(`namespace ${r!.netns} is gone`);
-    const ports: PortStatus[] = (r?.ifnames ?? []).map((n, i) => {
-      const st: PortStatus = { name: n, ifindex: r!.ports[i], present: false };
+    const wire = r ? wirePorts(r) : [];
+    const ports: PortStatus[] = (r?.attachments ?? []).map((a) => {
+      const st: PortStatus = { name: a.ifname, ifindex: a.ifindex, present: false, mode: a.mode, reason: a.reason, ...(a.segmenter ? { segmenter: true } : {}) };
       if (!nsOk) return st;
       inNetns(r!.netns, () => {
-        st.present = ifIndex(n) === r!.ports[i];
-        const l = ourLink(inst.paths.links, n);
+        st.present = ifIndex(a.ifname) === a.ifindex;
+        const l = ourLink(inst.paths.links, a.ifname);
         if (l) {
           bpf.closeFd(l.fd);
           if (l.ifindex) { st.linkId = l.id; st.progId = l.progId; st.program = progInfoById(l.progId)?.name; }
         }
+        // XDP redirects into the other port need it to take them: a veth
+        // whose peer loses GRO (or its XDP program) silently stops.
+        const other = wire.find((w) => w !== a);
+        if (a.mode === 'native' && other && st.present) {
+          const f = xdpFeatures(other.ifindex);
+          if (f !== undefined && (f & XDP_ACT.NDO_XMIT) === 0n) {
+            problems.push(`${other.ifname} no longer takes XDP-redirected frames (a veth whose peer lost GRO or its XDP program): frames from ${a.ifname} are dropped; re-attach with --mode tc (or auto), or turn GRO on at the peer`);
+          }
+        }
       });
-      if (!st.present) problems.push(`port ${n} is gone or was re-created`);
-      else if (!st.linkId) problems.push(`port ${n} has no active l2bpf link`);
+      if (!st.present) problems.push(`port ${a.ifname} is gone or was re-created`);
+      else if (!st.linkId) problems.push(`port ${a.ifname} has no active l2bpf link`);
       return st;
     });
     const iso = (s?: number) => (s ? new Date(s * 1000).toISOString() : undefined);
     return {
-      instance: name, state: problems.length ? 'degraded' : 'attached', netns: r?.netns, mode: r?.mode,
+      instance: name, state: problems.length ? 'degraded' : 'attached', netns: r?.netns, requested: r?.requested,
       since: iso(r?.attachedAt), updated: iso(r?.updatedAt), pinDir: inst.paths.dir, ports, problems,
     };
   });
 }
 
+const HOOK_TEXT: Record<string, string> = { native: 'XDP native', generic: 'XDP generic', tc: 'TC (tcx)' };
+
 export function printStatus(list: InstanceStatus[]): void {
   if (!list.length) { process.stdout.write('no l2bpf instance is attached\n'); return; }
   for (const s of list) {
-    process.stdout.write(`${s.instance}: ${s.state}, XDP ${s.mode ?? '?'}${s.netns ? `, namespace ${s.netns}` : ''}, since ${s.since ?? '?'}\n`);
+    process.stdout.write(`${s.instance}: ${s.state}, mode ${s.requested ?? '?'}${s.netns ? `, namespace ${s.netns}` : ''}, since ${s.since ?? '?'}\n`);
     for (const p of s.ports) {
-      process.stdout.write(`  ${p.name.padEnd(15)} ifindex ${p.ifindex}  ${p.linkId ? `link ${p.linkId}  program ${p.program} (id ${p.progId})` : 'not attached'}\n`);
+      const hook = p.mode ? HOOK_TEXT[p.mode] ?? p.mode : '?';
+      process.stdout.write(`  ${p.name.padEnd(15)} ifindex ${p.ifindex}  ${hook.padEnd(11)} ${p.linkId ? `link ${p.linkId}  program ${p.program} (id ${p.progId})` : 'not attached'}\n`);
+      if (p.reason) process.stdout.write(`  ${''.padEnd(15)} ${p.reason}\n`);
     }
     process.stdout.write(`  pins: ${s.pinDir}\n`);
     for (const x of s.problems) process.stdout.write(`  problem: ${x}\n`);
