@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what l2bpf needs to build and test, only when it is missing, and
 # says what it installs. Debian packages (apt) and node modules (npm ci).
+# Every command a test or lab calls comes from a package named here (or
+# from Debian's essential set): test/unit/deps.test.ts checks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,7 @@ declare -A need=(
   [clang-16]=clang-16 [llvm-objcopy-16]=llvm-16 [bpftool]=bpftool [ip]=iproute2 [tc]=iproute2
   [ethtool]=ethtool [iperf3]=iperf3 [trafgen]=netsniff-ng [tcpdump]=tcpdump [tshark]=tshark
   [setpriv]=util-linux [ping]=iputils-ping [/usr/bin/python3]=python3 [nft]=nftables
+  [ovsdb-tool]=openvswitch-switch [sysctl]=procps [ss]=iproute2
 )
 missing=()
 for cmd in "${!need[@]}"; do
