@@ -16,11 +16,13 @@ const seed = (...args: string[]) => sh('bash', [path.join(REPO, 'lab/seed.sh'), 
 const x = (node: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', `${P}${node}`, ...cmd], { allowFail: true, timeoutMs: 60000 });
 const json = (r: { out: string }) => parseJsonExact(r.out) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The hook the box runs on (the suite runs in both). */
+let MODE = 'tc';
 /** The box's config: one tunnel and one rule; `more` changes it for a re-attach. */
 function config(key?: number, more: { ttl?: number; mtu?: number; tunnels?: string[]; rules?: string[]; local6?: string } = {}): string {
   const file = path.join(fs.mkdtempSync('/tmp/l2bpf-gre-'), 'l2bpf.yaml');
   fs.writeFileSync(file, [
-    'ports: [eth2, eth3]', `netns: ${P}box`, `local: ${more.local6 ? `[198.51.100.10/24, ${more.local6}]` : '198.51.100.10/24'}`, 'tunnels:',
+    'ports: [eth2, eth3]', `netns: ${P}box`, `mode: ${MODE}`, `local: ${more.local6 ? `[198.51.100.10/24, ${more.local6}]` : '198.51.100.10/24'}`, 'tunnels:',
     `  pop: {remote: 203.0.113.2${key !== undefined ? `, key: ${key}, checksum: true` : ''}${more.ttl ? `, ttl: ${more.ttl}` : ''}${more.mtu ? `, mtu: ${more.mtu}` : ''}}`,
     ...(more.tunnels ?? []).map((t) => `  ${t}`),
     'rules:', '  - {dst: 203.0.113.128/26, action: tunnel pop}', ...(more.rules ?? []).map((r) => `  - ${r}`), '',
@@ -36,11 +38,14 @@ afterAll(() => {
   fs.rmSync(ROOT, { recursive: true, force: true });
 });
 
-describe.each([
-  ['with key and checksum', 42],
-  ['without key', undefined],
-])('PC <-> server through the l2bpf GRE tunnel to Open vSwitch, %s', (_name, key) => {
+describe.each(<Array<[string, number | undefined, string]>>[
+  ['with key and checksum, TC mode', 42, 'tc'],
+  ['without key, TC mode', undefined, 'tc'],
+  ['with key and checksum, native XDP mode', 42, 'native'],
+  ['without key, native XDP mode', undefined, 'native'],
+])('PC <-> server through the l2bpf GRE tunnel to Open vSwitch, %s', (_name, key, mode) => {
   beforeAll(() => {
+    MODE = mode;
     l2bpf(['detach', '--all'], env);
     seed('up', ...(key !== undefined ? ['--key', String(key), '--csum'] : []));
     const r = l2bpf(['attach', '-c', config(key)], env);
@@ -49,6 +54,10 @@ describe.each([
   });
 
   test('ping PC -> server, encapsulated and decapsulated by the box', () => {
+    const ports = json(l2bpf(['status', '--json'], env))[0].ports as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(ports.filter((p) => !p.segmenter).map((p) => p.mode)).toEqual([mode, mode]);
+    // a checksum tunnel on TC ports brings the segmenter pair, attached like a port
+    expect(ports.filter((p) => p.segmenter).map((p) => [p.mode, Boolean(p.linkId)])).toEqual(mode === 'tc' && key !== undefined ? [['tc', true]] : []);
     const before = tunStats();
     expect(pingServer(3).code).toBe(0);
     const after = tunStats();
@@ -97,7 +106,7 @@ describe.each([
 
   test('a 20 MB TCP transfer arrives with the same sha256', sha20);
 
-  test('GRO on at the box\'s ports and on the routers changes nothing: XDP sees frames before GRO', async () => {
+  test('GRO on at the box\'s ports and on the routers changes nothing (XDP sees frames before GRO; TC wraps merged packets whole, or segments them first for a checksum tunnel)', async () => {
     for (const [n, dev] of [['box', 'eth2'], ['box', 'eth3'], ['gw1', 'gw1pc'], ['gw1', 'gw1tr'], ['gw2', 'gw2tr'], ['gw2', 'gw2pop']]) {
       expect(x(n, 'ethtool', '-K', dev, 'gro', 'on').code).toBe(0);
       expect(x(n, 'ethtool', '-k', dev).out).toMatch(/generic-receive-offload: on/);
@@ -113,6 +122,12 @@ describe.each([
     expect(rev.code).toBe(0);
     expect(JSON.parse(rev.out).end.sum_received.bytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(dropsNamed('too_big') + dropsNamed('too_big_noicmp')).toBe(big0);
+    if (mode === 'tc') {
+      // merged packets really went in whole: wrapped as GSO, or segmented first for the checksum
+      const t = json(l2bpf(['stats', '--json'], env)).tunnels[0];
+      expect(BigInt(key !== undefined ? t.segmented : t.gso_packets)).toBeGreaterThan(0n);
+      expect(dropsNamed('segment')).toBe(0n);
+    }
   });
 
   test('attach again with changed rules and tunnels while a TCP flow runs: the flow never stalls, the change applies', async () => {
