@@ -15,7 +15,9 @@
 #   --keep / KEEP=1   leave the lab up and l2bpf attached at the end (and say
 #                     how to enter it); `bash lab/lab.sh --down` removes it.
 #   --mtu N / MTU=N   MTU of every lab interface (default 1500).
-#   --mode M / MODE=M XDP attach mode passed to `l2bpf attach` (default native).
+#   --mode M / MODE=M hook passed to `l2bpf attach` (default auto: TC on these veths,
+#                     the hosts keep kernel-default offloads; native/generic set
+#                     the two host settings XDP on veths needs).
 #   --down            only remove what a previous run left, then exit.
 # Environment: L2BPF (the CLI command, default "node <repo>/dist/src/cli/main.js"),
 #   P (namespace prefix, default "l2lab-"), INSTANCE (l2bpf instance name,
@@ -33,7 +35,7 @@ P=${P:-l2lab-}
 INSTANCE=${INSTANCE:-l2lab}
 KEEP=${KEEP:-0}
 MTU=${MTU:-1500}
-MODE=${MODE:-native}
+MODE=${MODE:-auto}
 DOWN_ONLY=0
 
 while [ $# -gt 0 ]; do
@@ -50,6 +52,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# XDP between veths needs GRO (NAPI) and finished checksums at the hosts;
+# TC (auto on veths) needs nothing: the hosts keep the kernel's defaults.
+if [ "$MODE" = native ] || [ "$MODE" = generic ]; then
+	HOST_TX_CSUM=off HOST_GRO=on
+else
+	HOST_TX_CSUM=on HOST_GRO=off
+fi
 # shellcheck source=lab/netns.sh
 . "$REPO/lab/netns.sh"
 
@@ -139,8 +148,12 @@ netns_build_wire
 netns_wait_ready || { warn "interfaces did not come up"; exit 3; }
 info "A: a0 $A_MAC $A_IP4/24 $A_IP6/64"
 info "B: b0 $B_MAC $B_IP4/24 $B_IP6/64"
-info "GRO on a0 and b0: frames XDP-redirected into a veth need NAPI on its peer"
-info "tx checksum offload off on a0 and b0: an XDP redirect loses CHECKSUM_PARTIAL (see lab/netns.sh)"
+if [ "$HOST_GRO" = on ]; then
+	info "GRO on a0 and b0: frames XDP-redirected into a veth need NAPI on its peer"
+	info "tx checksum offload off on a0 and b0: an XDP redirect loses CHECKSUM_PARTIAL (see lab/netns.sh)"
+else
+	info "a0 and b0 keep kernel-default offloads (GRO off, tx checksum offload and TSO on)"
+fi
 
 step "before attach: the box is an open circuit, A must not reach B"
 if nsx a ping -c 1 -W 1 -q "$B_IP4" >/dev/null 2>&1; then

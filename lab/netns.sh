@@ -25,6 +25,8 @@
 #   A_MAC    MAC of a0 (fixed, so packet generators know where to send).
 #   B_MAC    MAC of b0.
 #   HOST_TX_CSUM  "off" (default) or "on": transmit checksum offload of a0/b0.
+#   HOST_GRO      "on" (default) or "off" (the kernel's veth default): GRO on a0/b0.
+#                 XDP on the box needs both the defaults; TC needs neither.
 #
 # Only documentation addresses (RFC 5737 / RFC 3849) are used, and every
 # namespace is private: nothing here can reach a real network.
@@ -34,6 +36,7 @@
 : "${A_MAC:=02:00:5e:10:00:0a}"
 : "${B_MAC:=02:00:5e:10:00:0b}"
 : "${HOST_TX_CSUM:=off}"
+: "${HOST_GRO:=on}"
 
 A_IP4=198.51.100.1
 B_IP4=198.51.100.2
@@ -110,6 +113,7 @@ _netns_host() {
 # GRO on there; without it the redirected frames are dropped silently
 # (counted as xdp_xmit errors on the sending side).
 netns_enable_gro() {
+	[ "$HOST_GRO" = on ] || return 0
 	ip -n "${P}a" link show a0 >/dev/null 2>&1 &&
 		ip netns exec "${P}a" ethtool -K a0 gro on >/dev/null
 	ip -n "${P}b" link show b0 >/dev/null 2>&1 &&

@@ -221,6 +221,7 @@ struct l2_tunnel_stats {
 	__u64 icmp_in;         /* ICMP errors out of the tunnel, delivered to the flow they quote */
 	__u64 icmp_out;        /* ICMP errors about a tunneled flow, sent into its tunnel */
 	__u64 gso_packets;     /* GSO packets wrapped whole (segmented later by the kernel) */
+	__u64 gso_decap;       /* GRO-merged (or GSO) GRE packets unwrapped whole */
 	__u64 segmented;       /* GSO packets sent through the segmenter first (checksum tunnels) */
 	__u64 drops[L2_DROP__MAX];
 };

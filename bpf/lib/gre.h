@@ -284,6 +284,7 @@ static __always_inline void l2_gre_decap(l2_ctx *ctx, struct l2_pkt *p, struct l
 		ts->decap_bytes += inner_len;
 		ts->decap_neigh += via == L2_VIA_NEIGH;
 		ts->icmp_in += via == L2_VIA_ICMP;
+		ts->gso_decap += gso;
 	}
 	l2_to_port(d, fl.ifindex);
 }

@@ -21,8 +21,8 @@ export interface TunnelStats {
   decap_neigh: bigint;
   /** ICMP errors out of the tunnel delivered to the flow they quote / into the tunnel of the flow they quote */
   icmp_in: bigint; icmp_out: bigint;
-  /** GSO packets wrapped whole / sent through the segmenter first */
-  gso_packets: bigint; segmented: bigint;
+  /** GSO packets wrapped whole / sent through the segmenter first / GSO GRE unwrapped whole */
+  gso_packets: bigint; segmented: bigint; gso_decap: bigint;
   drops: Array<{ reason: string; packets: bigint }>;
 }
 export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[] }
@@ -93,7 +93,7 @@ function readTunnels(inst: Opened): TunnelStats[] {
         .filter((d) => d.packets > 0n);
       out.push({ id, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
         decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), decap_neigh: big(v.decap_neigh),
-        icmp_in: big(v.icmp_in), icmp_out: big(v.icmp_out), gso_packets: big(v.gso_packets), segmented: big(v.segmented), drops });
+        icmp_in: big(v.icmp_in), icmp_out: big(v.icmp_out), gso_packets: big(v.gso_packets), segmented: big(v.segmented), gso_decap: big(v.gso_decap), drops });
     }
   } finally {
     cfg.close();

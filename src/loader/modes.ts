@@ -69,7 +69,7 @@ export function planModes(req: ModeRequest, ports: [PortFacts, PortFacts], force
       return { mode: 'native', reason: 'native XDP (asked for)', forced: Boolean(why), warnings: why ? [`--force: ${why}; frames from ${me.name} will be dropped`] : [] };
     }
     // auto
-    if (me.kind) return { mode: 'tc', reason: `tc: ${me.kind} is a virtual device (TC keeps GSO and checksum offload)`, forced: false, warnings: [] };
+    if (me.kind) return { mode: 'tc', reason: `tc: ${me.kind} is a virtual device (TC keeps GSO, checksum offload)`, forced: false, warnings: [] };
     if (!has(me.xdpFeatures, XDP_ACT.BASIC) || !has(me.xdpFeatures, XDP_ACT.REDIRECT)) {
       return { mode: 'tc', reason: `tc: ${me.xdpFeatures === undefined ? 'the kernel does not say whether the driver has native XDP' : 'the driver has no native XDP'}`, forced: false, warnings: [] };
     }
