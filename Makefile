@@ -12,7 +12,7 @@ BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 BPF_HDR  := $(wildcard bpf/include/*.h bpf/lib/*.h maps/*.h)
 TS_SRC   := $(shell find src test -name '*.ts' 2>/dev/null)
 
-.PHONY: all bpf ts deps test test-unit test-prog test-netns lab bench clean
+.PHONY: all bpf ts deps test test-unit test-prog test-netns fuzz lab bench clean
 all: bpf ts
 
 bpf: $(BPF_OBJ)
@@ -41,6 +41,11 @@ test-prog: all
 	$(JEST) --runInBand prog
 test-netns: all
 	$(JEST) --runInBand netns
+# The differential fuzz tier at full size (make test runs it with 100,000
+# frames per entry); FUZZ_SEED=N replays a run.
+FUZZ_FRAMES ?= 1000000
+fuzz: deps all
+	FUZZ_FRAMES=$(FUZZ_FRAMES) $(JEST) --runInBand fuzz
 
 lab: deps all
 	bash lab/lab.sh

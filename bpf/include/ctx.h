@@ -11,7 +11,7 @@
  *   ctx_redirect / ctx_forward / ctx_back_out      verdicts that send
  *   ctx_gso_segs / ctx_gso_size                     GSO state (TC only)
  *   ctx_csum_*                checksum state and fix-ups
- *   ctx_hw_vlan               an 802.1Q tag the kernel moved into metadata
+ *   ctx_hw_vlan / ctx_vlan_strip   an 802.1Q tag the kernel moved into metadata; drop all tags
  */
 #ifndef L2BPF_CTX_H
 #define L2BPF_CTX_H

@@ -201,9 +201,9 @@ static __always_inline void l2_gre_decap(l2_ctx *ctx, struct l2_pkt *p, struct l
 	if (!t)
 		return l2_drop_for(d, L2_DROP_GRE_REMOTE, 0);
 	ts = l2_tun_stats_of(tid);
-	/* A tag in TC metadata would be sent again: the flow's tags are
-	 * rebuilt in the data below. */
-	moved = ctx_hw_vlan_drop(ctx);
+	/* TC: tags go first (one in metadata would be sent again); the
+	 * flow's tags are rebuilt in the data below. */
+	moved = ctx_vlan_strip(ctx);
 	if (moved < 0)
 		return l2_drop_for(d, L2_DROP_MALFORMED, tid);
 	p->l2_len -= moved;

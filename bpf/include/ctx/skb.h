@@ -9,6 +9,7 @@
 
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
@@ -145,19 +146,24 @@ static __always_inline int ctx_hw_vlan(l2_ctx *c, __u16 *tpid, __u16 *tci)
 	*tci = (__u16)c->vlan_tci;
 	return 1;
 }
-/* Clears a tag held in metadata before the L2 header is rebuilt in the
- * data. Returns how many data bytes went with it: popping the metadata tag
- * pulls the next tag of the data into metadata, so a second pop removes
- * that one from the data. */
-static __always_inline int ctx_hw_vlan_drop(l2_ctx *c)
+/* Removes every VLAN tag, in metadata or in the data, before the L2
+ * header is rebuilt in the data (adjust_room also refuses an skb whose
+ * protocol is still 802.1Q/ad). Returns how many data bytes went:
+ * bpf_skb_vlan_pop pops a tag of the data or clears the one in metadata,
+ * then moves the next tag of the data into metadata. */
+static __always_inline int ctx_vlan_strip(l2_ctx *c)
 {
-	if (!c->vlan_present)
-		return 0;
-	if (bpf_skb_vlan_pop(c))
-		return -1;
-	if (!c->vlan_present)
-		return 0;
-	return bpf_skb_vlan_pop(c) ? -1 : 4;
+	__u32 before = c->len;
+
+#pragma unroll
+	for (int i = 0; i < 3; i++) {
+		__u16 proto = bpf_ntohs((__u16)c->protocol);
+		if (!c->vlan_present && proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			return before - c->len;
+		if (bpf_skb_vlan_pop(c))
+			return -1;
+	}
+	return -1;
 }
 
 static __always_inline int ctx_redirect(l2_ctx *c, __u32 ifindex) { return bpf_redirect(ifindex, 0); }

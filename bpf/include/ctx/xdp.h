@@ -57,7 +57,7 @@ static __always_inline __u32 ctx_gso_size(l2_ctx *c) { return 0; }
 static __always_inline int ctx_csum_state(l2_ctx *c) { return 0; /* L2_CSUM_NONE */ }
 static __always_inline int ctx_csum_partial_at(l2_ctx *c, __u32 *start, __u32 *field) { return -1; }
 static __always_inline int ctx_hw_vlan(l2_ctx *c, __u16 *tpid, __u16 *tci) { return 0; }
-static __always_inline int ctx_hw_vlan_drop(l2_ctx *c) { return 0; }
+static __always_inline int ctx_vlan_strip(l2_ctx *c) { return 0; /* tags go with the header */ }
 
 static __always_inline int ctx_redirect(l2_ctx *c, __u32 ifindex) { return bpf_redirect(ifindex, 0); }
 /* Straight on through the devmap (bulk transmit). XDP_PASS as the miss
