@@ -22,8 +22,10 @@
 #   server  ns ${P}srv  srv0   203.0.113.130/26   2001:db8:130::130/64 (default via br-int)
 #
 # Commands (each takes --prefix P, default "l2seed-"; check defaults to "l2seedck-"):
-#   up [--key N] [--csum] [--bridge] [--routed] [--mtu-underlay N]
-#                  build the lab (tears down its own leftovers first)
+#   up [--key N] [--csum] [--bridge] [--routed] [--mtu-underlay N] [--box-side-offloads]
+#                  build the lab (tears down its own leftovers first);
+#                  --box-side-offloads: PC, gw1 and gw2 keep tx checksum
+#                  offload and TSO toward the box (for a TC box)
 #   down           stop the POP's OVS by its pid files, delete the namespaces
 #   check [--keep] self-test in a fresh lab of its own: open box blocks; routed
 #                  path through a bridged box; GRE probes with and without key
@@ -218,7 +220,7 @@ _seed_addr() {
 _seed_txoff() { seed_x "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || seed_warn "ethtool -K $2 tx off failed in $1"; }
 
 seed_up() {
-	local key=none csum=0 bridge=0 mode=gre
+	local key=none csum=0 bridge=0 mode=gre box_side=off
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--key) key=$2; shift ;;
@@ -227,6 +229,7 @@ seed_up() {
 		--no-csum) csum=0 ;;
 		--bridge) bridge=1 ;;
 		--routed) mode=routed ;;
+		--box-side-offloads) box_side=on ;;
 		--mtu-underlay) SEED_MTU_UNDERLAY=$2; shift ;;
 		--mtu-underlay=*) SEED_MTU_UNDERLAY=${1#--mtu-underlay=} ;;
 		*) seed_warn "seed_up: unknown option '$1'"; return 2 ;;
@@ -287,13 +290,18 @@ seed_up() {
 	done
 
 	seed_step "offloads"
-	# Senders whose frames cross the XDP box, or enter OVS through AF_PACKET,
-	# must carry finished checksums and MTU-sized frames.
-	for n in "pc pc0" "gw1 gw1tr" "gw2 gw2tr" "gw2 gw2pop" "srv srv0" "pop popgw2" "pop popsrv"; do
+	# Senders whose frames enter OVS through AF_PACKET must carry finished
+	# checksums and MTU-sized frames; so must those crossing an XDP box.
+	# --box-side-offloads keeps the kernel's defaults (tx checksum offload,
+	# TSO) on the PC and on the routers' ports toward the box: a TC box
+	# carries that as it is.
+	local n txoff=("gw2 gw2pop" "srv srv0" "pop popgw2" "pop popsrv")
+	[ "$box_side" = on ] || txoff=("pc pc0" "gw1 gw1tr" "gw2 gw2tr" "${txoff[@]}")
+	for n in "${txoff[@]}"; do
 		# shellcheck disable=SC2086
 		_seed_txoff $n
 	done
-	seed_info "tx checksum offload (and TSO) off: pc0 gw1tr gw2tr gw2pop srv0 popgw2 popsrv"
+	seed_info "tx checksum offload (and TSO) off: ${txoff[*]}"
 	# Frames the box XDP-redirects into eth2/eth3 are delivered only if the
 	# peer veth has NAPI: GRO on gives it.
 	seed_x gw1 ethtool -K gw1tr gro on >/dev/null
@@ -590,7 +598,7 @@ print("%.0f Mbit/s received (%d bytes in %.1f s, %d retransmits)" % (
 }
 
 # ---------------------------------------------------------------- GRE probe
-# Python, standard library only (struct, socket; no scapy). The prelude is
+# Python, standard library only (struct, socket; no packet library). The prelude is
 # shared by the probe and the box model below.
 _seed_py_lib() {
 	cat <<'PY'
