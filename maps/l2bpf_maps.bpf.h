@@ -136,4 +136,21 @@ struct {
 	__type(value, struct l2_scratch);
 } l2_scratch SEC(".maps");
 
+/* ---- kernel refusals after an XDP redirect (bpf/l2_refused.bpf.c) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_last_fwd);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_last_fwd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l2_refused_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} l2_refused_cfg SEC(".maps");
+
 #endif /* L2BPF_MAPS_BPF_H */

@@ -232,6 +232,19 @@ struct l2_icmp_bucket {
 	__u64 last_ns;
 };
 
+/* The last frame this CPU forwarded through the devmap (XDP): a refusal
+ * the kernel reports right after (tracepoint xdp_redirect_err) is that
+ * frame, which moves from forwarded to dropped. */
+struct l2_last_fwd {
+	l2_ifindex ifindex;
+	__u32 len;
+};
+/* Which devmap is ours (its map id), for the tracepoint program. */
+struct l2_refused_cfg {
+	__u32 devmap_id;
+	__u32 pad;
+};
+
 /* per-CPU scratch for checksums over frame bytes (not pinned: no state) */
 #define L2_SCRATCH 256
 struct l2_scratch {

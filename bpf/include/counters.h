@@ -60,6 +60,14 @@ static __always_inline int l2_exit(l2_ctx *ctx, struct l2_port_stats *ps, struct
 			l2_count_drop(ps, len, L2_DROP_NO_PEER, 0);
 			return CTX_ACT_DROP;
 		}
+		if (L2_HOOK_IS_XDP) { /* for l2_refused.bpf.c, should the kernel refuse it */
+			__u32 k = 0;
+			struct l2_last_fwd *lf = bpf_map_lookup_elem(&l2_last_fwd, &k);
+			if (lf) {
+				lf->ifindex = ctx_ifindex(ctx);
+				lf->len = len;
+			}
+		}
 		break;
 	case L2_V_TO_PORT:
 		v = ctx_redirect(ctx, d->ifindex);

@@ -126,6 +126,7 @@ const f = {
   xdp_attach: lib.func('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const bpf_xdp_attach_opts *opts)'),
   xdp_detach: lib.func('int bpf_xdp_detach(int ifindex, uint32_t flags, const bpf_xdp_attach_opts *opts)'),
   xdp_query: lib.func('int bpf_xdp_query(int ifindex, int flags, _Inout_ bpf_xdp_query_opts *opts)'),
+  raw_tp_open: lib.func('int bpf_raw_tracepoint_open(const char *name, int prog_fd)'),
   prog_query: lib.func('int bpf_prog_query_opts(int target, int type, _Inout_ bpf_prog_query_opts *opts)'),
   tc_hook_create: lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)'),
   tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)'),
@@ -284,6 +285,11 @@ export const BPF_F_BEFORE = 1 << 3; // with no relative program: first in the ch
 export function tcxLinkCreate(progFd: number, ifindex: number, attachType = BPF_TCX_INGRESS, flags = 0): number {
   const opts = { sz: koffi.sizeof(LinkCreateOpts), flags };
   return check(`attach TC (tcx) to ifindex ${ifindex}`, f.link_create(progFd, ifindex, attachType, opts));
+}
+
+/** A raw tracepoint link (pinnable; closing its last fd detaches it). */
+export function rawTracepointOpen(name: string, progFd: number): number {
+  return check(`attach raw tracepoint ${name}`, f.raw_tp_open(name, progFd));
 }
 
 /** Program ids attached to a device hook through bpf_prog_query (tcx: in order). */

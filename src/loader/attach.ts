@@ -57,6 +57,9 @@ export interface AttachResult {
 }
 
 const DEVMAP = 'l2_tx_ports'; // pinned here, see maps/l2bpf_maps.bpf.h
+/** Counts frames the kernel refuses after an XDP redirect (bpf/l2_refused.bpf.c). */
+const REFUSED = { object: 'l2_refused.bpf.o', program: 'l2_xdp_refused', tracepoint: 'xdp_redirect_err', pin: 'raw_xdp_redirect_err' };
+const usesXdp = (run: Run) => run.rows.some((r) => r.mode !== 'tc');
 
 export function attach(req: AttachRequest): AttachResult {
   requirePrivilege('attach', req.netns);
@@ -131,6 +134,7 @@ function attachLocked(req: AttachRequest): AttachResult {
     phaseForeign(run);
     phaseMaps(run);
     phaseLinks(run);
+    phaseRefusals(run);
     phasePromisc(run);
     phaseRecord(run);
     run.undo.commit();
@@ -177,7 +181,9 @@ function phaseObjects(run: Run): void {
     fs.unlinkSync(flowsPin);
   }
   const devmapPin = path.join(p.maps, DEVMAP);
-  for (const file of new Set(run.rows.map((r) => HOOKS[r.mode].object))) {
+  const files = new Set(run.rows.map((r) => HOOKS[r.mode].object));
+  if (usesXdp(run)) files.add(REFUSED.object);
+  for (const file of files) {
     const obj = bpf.openObject(objectPath(file), p.maps);
     run.objects.set(file, obj);
     bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
@@ -315,6 +321,27 @@ function phaseLinks(run: Run): void {
   }
 }
 
+/** refusals: while a port runs XDP, a raw tracepoint program moves frames
+ * the kernel refuses after our redirect from forwarded to dropped. */
+function phaseRefusals(run: Run): void {
+  const { p, undo } = run;
+  const pin = path.join(p.links, REFUSED.pin);
+  if (fs.existsSync(pin)) { // raw tracepoint links cannot swap programs: a new one replaces it
+    const oldFd = bpf.getPinned(pin);
+    run.held.push(oldFd);
+    fs.unlinkSync(pin);
+    undo.push('keep counting refusals as before', () => bpf.pin(oldFd, pin));
+  }
+  if (!usesXdp(run)) return;
+  const obj = run.objects.get(REFUSED.object)!;
+  const devmap = BpfMap.fromFd(bpf.mapFd(obj, DEVMAP), DEVMAP);
+  BpfMap.fromFd(bpf.mapFd(obj, 'l2_refused_cfg'), 'l2_refused_cfg').update(0, { devmap_id: devmap.info.id, pad: 0 });
+  const fd = bpf.rawTracepointOpen(REFUSED.tracepoint, bpf.programFd(obj, REFUSED.program));
+  run.held.push(fd);
+  bpf.pin(fd, pin);
+  undo.push('stop counting refusals', () => fs.rmSync(pin, { force: true }));
+}
+
 function unlinkOld(run: Run, r: Row): void {
   const old = r.old!, oldMode = r.oldMode ?? (old.prefix === 'tcx' ? 'tc' : 'native');
   const oldProg = bpf.progFdById(old.progId);
@@ -340,11 +367,12 @@ function phasePromisc(run: Run): void {
 function phaseRecord(run: Run): void {
   const { p, req, existing } = run;
   for (const [file, obj] of run.objects) {
-    const progPin = path.join(p.progs, HOOKS[run.rows.find((r) => HOOKS[r.mode].object === file)!.mode].program);
+    const progPin = path.join(p.progs, file === REFUSED.object ? REFUSED.program : HOOKS[run.rows.find((r) => HOOKS[r.mode].object === file)!.mode].program);
     if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
     bpf.pin(bpf.programFd(obj, path.basename(progPin)), progPin);
   }
   const used = new Set(run.rows.map((r) => HOOKS[r.mode].program));
+  if (usesXdp(run)) used.add(REFUSED.program);
   for (const f of fs.readdirSync(p.progs)) if (!used.has(f)) fs.unlinkSync(path.join(p.progs, f));
   const now = Math.floor(Date.now() / 1000);
   const record: InstanceRecord = {

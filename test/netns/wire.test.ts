@@ -41,6 +41,8 @@ afterAll(() => {
 describe('refusals (one clear message, exit 2, nothing left behind)', () => {
   const noResidue = () => {
     expect(fs.existsSync(ROOT) ? fs.readdirSync(ROOT) : []).toEqual([]);
+    // the refusal counter (a raw tracepoint link while XDP ran) is gone too
+    expect(sh('bpftool', ['-j', 'prog', 'show']).out).not.toMatch(/"name":"l2_xdp_refused"/);
     for (const dev of ['eth2', 'eth3']) {
       expect(xdpOf(dev)).not.toMatch(/xdp|PROMISC/);
       expect(tcxProgs(lab.box, dev)).toEqual([]);
@@ -101,6 +103,13 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
       expect(st.problems.join('\n')).toMatch(/eth3 no longer takes XDP-redirected frames .* frames from eth2 are dropped/);
       expect(cli('status').out).toMatch(/problem: eth3 no longer takes XDP-redirected frames/);
       expect(pingOk(lab.a, '198.51.100.2')).toBe(false); // what the refusal was about
+      // and the frames the kernel refused after the redirect are drops, not forwards
+      const s = json(cli('stats', '--json'));
+      const eth2 = s.ports.find((p: any) => p.port === 'eth2'); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const refused = BigInt(s.drops.find((d: any) => d.reason === 'refused').packets); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(refused).toBeGreaterThanOrEqual(2n);
+      expect(BigInt(eth2.fwd_packets)).toBe(0n);
+      expect(BigInt(eth2.drop_packets)).toBe(BigInt(eth2.rx_packets));
       // the peer gets NAPI: the same attachment is healthy
       setHostOffloads(lab, 'xdp');
       expect(json(cli('status', '--json'))[0].state).toBe('attached');
