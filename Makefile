@@ -41,11 +41,12 @@ test-prog: all
 	$(JEST) --runInBand prog
 test-netns: all
 	$(JEST) --runInBand netns
-# The differential fuzz tier at full size (make test runs it with 100,000
-# frames per entry); FUZZ_SEED=N replays a run.
+# The differential fuzz tier at full size with a new seed (make test runs it
+# with 100,000 frames per entry and a fixed seed); FUZZ_SEED=N replays a run.
 FUZZ_FRAMES ?= 1000000
+FUZZ_SEED ?= random
 fuzz: deps all
-	FUZZ_FRAMES=$(FUZZ_FRAMES) $(JEST) --runInBand fuzz
+	FUZZ_FRAMES=$(FUZZ_FRAMES) FUZZ_SEED=$(FUZZ_SEED) $(JEST) --runInBand fuzz
 
 lab: deps all
 	bash lab/lab.sh

@@ -250,8 +250,10 @@ static __always_inline void l2_gre_decap(l2_ctx *ctx, struct l2_pkt *p, struct l
 	data = ctx_data(ctx);
 	end = ctx_data_end(ctx);
 	in.l2_len = (off + hdr) & 0xff;
+	/* an inner length shorter than its own header is no packet (found by the fuzzer) */
 	if ((proto == ETH_P_IP ? l2_parse_ipv4(data, end, &in) : l2_parse_ipv6(data, end, &in)) ||
-	    (!gso && in.l2_len + in.l3_len > outer_end))
+	    (!gso && in.l2_len + in.l3_len > outer_end) ||
+	    in.l3_len < (proto == ETH_P_IP ? in.ihl : 40))
 		return l2_drop_for(d, L2_DROP_GRE_TRUNCATED, tid);
 	why = l2_decap_target(ctx, &in, p, from_mac, &fl, &via);
 	if (why)
