@@ -92,3 +92,18 @@ export async function sendRaw(lab: Lab, frame: Buffer, marker: Buffer): Promise<
   const code = await new Promise<number>((resolve) => rx.on('close', (c) => resolve(c ?? -1)));
   return code === 0 ? out.split('\n')[1].trim() : undefined;
 }
+
+/**
+ * As shaTransfer, but the receiver opens the connection: `server` listens on
+ * addr:port and sends `mbytes` to the first client, `client` fetches them.
+ */
+export async function shaFetch(server: string, client: string, addr: string, port: number, mbytes: number): Promise<{ sent: string; got: string }> {
+  const tx = spawn('ip', ['netns', 'exec', server, 'timeout', '90', '/usr/bin/python3', SHA, 'serve', addr, String(port), String(mbytes), '60']);
+  const txDone = new Promise((r) => tx.on('close', r));
+  let sent = '';
+  tx.stdout.on('data', (d) => { sent += d; });
+  for (let i = 0; i < 100 && !sent.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+  const got = sh('ip', ['netns', 'exec', client, 'timeout', '90', '/usr/bin/python3', SHA, 'fetch', addr, String(port)], { allowFail: true, timeoutMs: 100000 });
+  await txDone;
+  return { sent: (sent.split('\n')[1] ?? '').trim(), got: got.code === 0 ? got.out.trim() : `fetch failed (${got.code}): ${got.err}` };
+}
