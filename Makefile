@@ -10,7 +10,7 @@ BPF_CFLAGS := -target bpf -mcpu=$(BPF_CPU) -g -O2 -Wall -Werror -I maps -I bpf/i
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 BPF_HDR  := $(wildcard bpf/include/*.h bpf/lib/*.h maps/*.h)
-TS_SRC   := $(shell find src test -name '*.ts' 2>/dev/null)
+TS_SRC   := $(shell find src test lab -name '*.ts' 2>/dev/null)
 
 .PHONY: all bpf ts deps test test-unit test-prog test-netns fuzz lab bench clean
 all: bpf ts

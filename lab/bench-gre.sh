@@ -5,12 +5,16 @@
 #
 #   A a0 -- eth2 [box a] eth3 -- eth2 [box b] eth3 -- b0 B
 #
-#   wire   both boxes are plain l2bpf wires (`l2bpf attach eth2 eth3`);
-#          A 198.51.100.1/24 and B 198.51.100.2/24 share a subnet.
-#   gre    both boxes are l2bpf with one IP each (a 198.51.100.11, b .12),
-#          a tunnel to each other and one rule: a sends B's traffic
-#          (198.51.100.2/32) over GRE to b, b sends A's (198.51.100.1/32) to
-#          a; each unwraps what the other sent. Same addresses as `wire`.
+#   wire   both boxes are plain l2bpf wires (`l2bpf attach eth2 eth3`,
+#          auto mode: TC on veths); A 198.51.100.1/24 and B 198.51.100.2/24
+#          share a subnet.
+#   gre    both boxes are l2bpf (auto mode: TC) with one IP each (a
+#          198.51.100.11, b .12), a tunnel to each other and one rule: a
+#          sends B's traffic (198.51.100.2/32) over GRE to b, b sends A's
+#          (198.51.100.1/32) to a; each unwraps what the other sent. Same
+#          addresses as `wire`.
+#   gre_native  the same pair in native XDP mode; hosts: GRO on, tx csum off
+#          (what XDP on veths needs, see lab/bench.sh).
 #   vxlan  the Linux equivalent: the boxes route, and carry A<->B over the
 #          kernel's VXLAN between them (this kernel has no ip_gre). A
 #          192.0.2.1/25 via box a 192.0.2.126; B 198.51.100.1/25 via box b
@@ -18,23 +22,26 @@
 #          vxlan0 203.0.113.129/.130; routes carry MTU 1450, as the GRE
 #          boxes clamp TCP's MSS to their tunnel MTU.
 #
+# Hosts keep kernel-default offloads (GRO off, tx csum and TSO on) except in
+# gre_native; the boxes' ports have GRO on in every row.
+#
 # Namespaces: l2bg-<config>-{a,boxa,boxb,b}. Measured per config, as in
 # lab/bench.sh: iperf3 TCP A->B (1 and 4 streams, receiver side) and 60-byte
-# UDP frames A->B from trafgen pinned to GEN_CPU, counted at B by the XDP
-# sink (bpf/bench_sink.bpf.c); in `gre` every such frame is encapsulated by
-# box a and decapsulated by box b. Runs are interleaved for ROUNDS rounds and
-# the median is reported with the ratios gre/wire and gre/vxlan.
+# UDP frames A->B from trafgen pinned to GEN_CPU, counted by B's own stack;
+# in `gre` every such frame is encapsulated by box a and decapsulated by box
+# b. Runs are interleaved for ROUNDS rounds and the median is reported with
+# the ratios the aims are stated in (gre/vxlan).
 #
 # Where the work runs: a veth hands a frame to its peer on the sending CPU, so
-# trafgen, both boxes and the sink share GEN_CPU; the packet rate is the cost
+# trafgen, both boxes and B's stack share GEN_CPU; the packet rate is the cost
 # of the whole path, and the ratios compare paths, not boxes in isolation.
 #
 # Usage: bash lab/bench-gre.sh [--quick] [--rounds N] [--out FILE] [--only LIST]
 #   --quick      2 s TCP runs, 2 s packet window, 1 round
 #   --out FILE   JSON summary (default build/bench-gre-results.json), also
 #                printed as the last line, prefixed "BENCH_GRE_JSON ".
-#   --only LIST  comma-separated subset of wire,gre,vxlan
-# Environment: L2BPF, SINK_OBJ, GEN_CPU (as lab/bench.sh).
+#   --only LIST  comma-separated subset of wire,gre,gre_native,vxlan
+# Environment: L2BPF, GEN_CPU (as lab/bench.sh).
 #
 # Safety: documentation addresses only, inside private namespaces; every
 # traffic command is bounded by count and `timeout`; everything created here is
@@ -43,12 +50,12 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L2BPF=${L2BPF:-"node $REPO/dist/src/cli/main.js"}
-SINK_OBJ=${SINK_OBJ:-$REPO/build/bench_sink.bpf.o}
 OUT=$REPO/build/bench-gre-results.json
 GEN_CPU=${GEN_CPU:-1}
 QUICK=0
 ROUNDS=
-ONLY=wire,gre,vxlan
+ALL=wire,gre,gre_native,vxlan
+ONLY=$ALL
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -62,9 +69,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ "$QUICK" = 1 ]; then T_TCP=2; WARM=0.5; WIN=2; ROUNDS=${ROUNDS:-1}
-else T_TCP=5; WARM=1; WIN=5; ROUNDS=${ROUNDS:-2}; fi
+else T_TCP=5; WARM=1; WIN=5; ROUNDS=${ROUNDS:-3}; fi
 CONFIGS=()
-for c in wire gre vxlan; do case ",$ONLY," in *",$c,"*) CONFIGS+=("$c") ;; esac; done
+for c in ${ALL//,/ }; do case ",$ONLY," in *",$c,"*) CONFIGS+=("$c") ;; esac; done
 [ ${#CONFIGS[@]} -gt 0 ] || { echo "bench-gre.sh: --only selects nothing" >&2; exit 2; }
 
 # shellcheck source=lab/bench-lib.sh
@@ -90,7 +97,7 @@ x() { local c=$1 n=$2; shift 2; ip netns exec "$(ns "$c" "$n")" "$@"; }
 teardown() {
 	local c n list
 	list=$(ip netns list | awk '{print $1}')
-	for c in wire gre vxlan; do
+	for c in ${ALL//,/ }; do
 		for n in a b; do
 			[ -e "/sys/fs/bpf/l2bpf/l2bg-$c-$n" ] && l2 detach --name "l2bg-$c-$n" >/dev/null 2>&1
 		done
@@ -118,8 +125,9 @@ TMP=$(mktemp -d /tmp/l2bench-gre.XXXXXX)
 teardown
 
 # ---------------------------------------------------------------- build
-# Four namespaces and three links; hosts send with tx checksum offload off
-# (see lab/netns.sh: an XDP redirect drops CHECKSUM_PARTIAL) and GRO on.
+# Four namespaces and three links; hosts at kernel defaults, except for
+# native XDP (GRO on for NAPI at the peer, tx csum off: an XDP redirect
+# drops CHECKSUM_PARTIAL).
 build_links() {
 	local c=$1 n
 	for n in a boxa boxb b; do
@@ -139,8 +147,10 @@ build_links() {
 		x "$c" "$n" ethtool -K eth2 gro on >/dev/null
 		x "$c" "$n" ethtool -K eth3 gro on >/dev/null
 	done
-	x "$c" a ethtool -K a0 tx off gro on >/dev/null
-	x "$c" b ethtool -K b0 tx off gro on >/dev/null
+	if [ "$c" = gre_native ]; then
+		x "$c" a ethtool -K a0 tx off gro on >/dev/null
+		x "$c" b ethtool -K b0 tx off gro on >/dev/null
+	fi
 }
 
 box_config() { # box_config <config> <box a|b> -> path of its l2bpf.yaml
@@ -151,7 +161,7 @@ box_config() { # box_config <config> <box a|b> -> path of its l2bpf.yaml
 	instance: l2bg-$c-$me
 	ports: [eth2, eth3]
 	netns: $(ns "$c" "box$me")
-	mode: native
+	mode: $([ "$c" = gre_native ] && echo native || echo auto)
 	local: $addr/24
 	tunnels:
 	  peer: {remote: $remote}
@@ -166,13 +176,13 @@ build() {
 	local c=$1 me out
 	build_links "$c"
 	case "$c" in
-	wire | gre)
+	wire | gre | gre_native)
 		ip -n "$(ns "$c" a)" addr add 198.51.100.1/24 dev a0
 		ip -n "$(ns "$c" b)" addr add 198.51.100.2/24 dev b0
 		SRC_IP[$c]=198.51.100.1 DST_IP[$c]=198.51.100.2 DST_MAC[$c]=$B_MAC
 		for me in a b; do
 			if [ "$c" = wire ]; then
-				out=$(l2 attach eth2 eth3 --netns "$(ns "$c" "box$me")" --mode native --name "l2bg-$c-$me" 2>&1)
+				out=$(l2 attach eth2 eth3 --netns "$(ns "$c" "box$me")" --name "l2bg-$c-$me" 2>&1)
 			else
 				out=$(l2 attach -c "$(box_config "$c" "$me")" 2>&1)
 			fi || { warn "$c: l2bpf attach in box $me failed:"; printf '%s\n' "$out" >&2; exit 1; }
@@ -241,108 +251,41 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # ---------------------------------------------------------------- packets
-say "60-byte UDP A->B: trafgen on CPU $GEN_CPU, ${WARM}s warm-up + ${WIN}s window, $ROUNDS round(s)"
+say "60-byte UDP A->B: trafgen on CPU $GEN_CPU, ${WARM}s warm-up + ${WIN}s window, $ROUNDS round(s), counted by B's stack"
+hold=$(node -e "console.log(Math.ceil($ROUNDS * ${#CONFIGS[@]} * ($WARM + $WIN + 6) + 10))")
 for c in "${CONFIGS[@]}"; do
 	trafgen_cfg "$TMP/$c.cfg" "${DST_MAC[$c]}" "$A_MAC" "${SRC_IP[$c]}" "${DST_IP[$c]}"
-	SINK[$c]=$(sink_attach "$(ns "$c" b)" b0)
+	udp_hold "$(ns "$c" b)" "${DST_IP[$c]}" 9 "$hold"
 done
+sleep 0.5
 for r in $(seq 1 "$ROUNDS"); do
 	for c in "${CONFIGS[@]}"; do
-		read -r d o u < <(pps_window "$(ns "$c" a)" a0 "$TMP/$c.cfg" "${SINK[$c]}" "$WARM" "$WIN")
+		read -r d o u < <(pps_window "$(ns "$c" a)" a0 "$TMP/$c.cfg" "$(ns "$c" b)" "$WARM" "$WIN")
 		PPS[$c]="${PPS[$c]:-} $d"
 		OFFERED[$c]="${OFFERED[$c]:-} $o"
 		CPUUSE[$c]="${CPUUSE[$c]:-} $u"
-		info "round $r  $(printf '%-6s' "$c") delivered $(printf '%9s' "$d") pps   (a0 sent $o pps; cpu busy/softirq % $u)"
+		info "round $r  $(printf '%-10s' "$c") delivered $(printf '%9s' "$d") pps   (a0 sent $o pps; cpu busy/softirq % $u)"
 	done
 done
-
-# Each box program's own cost per packet, from the kernel's BPF run-time
-# statistics over one more window. Separate from the rounds above because
-# the statistics themselves read the clock twice per run and slow the path.
-prog_run() { # prog_run <ns> <dev>: "run_cnt run_time_ns" of its XDP program
-	local id
-	id=$(ip -n "$1" -j -d link show "$2" | node -e '
-		const r = JSON.parse(require("fs").readFileSync(0, "utf8"))[0];
-		console.log(r.xdp && r.xdp.prog ? r.xdp.prog.id : "");')
-	[ -n "$id" ] || { echo "0 0"; return; }
-	bpftool -j prog show id "$id" | node -e '
-		const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-		console.log(r.run_cnt ?? 0, r.run_time_ns ?? 0);'
-}
-declare -A BOXNS
-STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"; cleanup' EXIT
-sysctl -qw kernel.bpf_stats_enabled=1
 for c in "${CONFIGS[@]}"; do
-	[ "$c" = vxlan ] && continue
-	ra0=$(prog_run "$(ns "$c" boxa)" eth2); rb0=$(prog_run "$(ns "$c" boxb)" eth2)
-	pps_window "$(ns "$c" a)" a0 "$TMP/$c.cfg" "${SINK[$c]}" "$WARM" "$WIN" >/dev/null
-	ra1=$(prog_run "$(ns "$c" boxa)" eth2); rb1=$(prog_run "$(ns "$c" boxb)" eth2)
-	BOXNS[$c]=$(node -e '
-		const [a0, a1, b0, b1] = process.argv.slice(1).map(s => s.split(" ").map(Number));
-		const ns = (x, y) => y[0] > x[0] ? Math.round((y[1] - x[1]) / (y[0] - x[0])) : null;
-		console.log(JSON.stringify({ box_a: ns(a0, a1), box_b: ns(b0, b1) }));' "$ra0" "$ra1" "$rb0" "$rb1")
-	info "$(printf '%-6s' "$c") XDP program run time per packet (ns, with statistics on): $(node -e '
-		const r = JSON.parse(process.argv[1]); console.log(`box a ${r.box_a}, box b ${r.box_b}`);' "${BOXNS[$c]}")"
+	case "$c" in gre | gre_native)
+		say "box a / box b counters ($c)"
+		for me in a b; do l2 stats --name "l2bg-$c-$me" | sed 's/^/   /'; done ;;
+	esac
 done
-sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
-if [[ " ${CONFIGS[*]} " == *" gre "* ]]; then
-	say "box a / box b tunnel counters (gre)"
-	for me in a b; do
-		l2 stats --name "l2bg-gre-$me" | sed 's/^/   /'
-	done
-fi
 
 # ---------------------------------------------------------------- report
 mkdir -p "$(dirname "$OUT")"
+label_of() {
+	case "$1" in
+	wire) echo "l2bpf wire pair (auto: TC)" ;;
+	gre) echo "l2bpf GRE pair (auto: TC)" ;;
+	gre_native) echo "l2bpf GRE pair native [hosts: GRO on, tx csum off]" ;;
+	vxlan) echo "kernel VXLAN between routers" ;;
+	esac
+}
 args=()
-for c in "${CONFIGS[@]}"; do args+=("$c" "${TCP1[$c]}" "${TCP4[$c]}" "${PPS[$c]}" "${OFFERED[$c]}" "${CPUUSE[$c]}" "${BOXNS[$c]:-null}"); done
-node - "$OUT" "$QUICK" "$ROUNDS" "$T_TCP" "$WIN" "$GEN_CPU" "$(uname -r)" "$NCPU" "${args[@]}" <<'EOF'
-const [out, quick, rounds, tTcp, win, genCpu, kernel, ncpu, ...rest] = process.argv.slice(2);
-const nums = s => s.trim().split(/\s+/).map(Number);
-const median = a => {
-	const v = a.filter(Number.isFinite).sort((x, y) => x - y);
-	if (!v.length) return NaN;
-	const m = v.length >> 1;
-	return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
-const cfg = {};
-for (let i = 0; i < rest.length; i += 7) {
-	const [name, t1, t4, pps, off, cpu, boxns] = rest.slice(i, i + 7);
-	cfg[name] = {
-		tcp1_gbps: +median(nums(t1)).toFixed(3), tcp4_gbps: +median(nums(t4)).toFixed(3),
-		pps: Math.round(median(nums(pps))), offered_pps: Math.round(median(nums(off))),
-		cpu_busy_softirq_pct: cpu.trim().split(/\s+/),
-		// each box's XDP program run time per packet (ns), from bpf_stats (l2bpf configs)
-		box_prog_ns: JSON.parse(boxns),
-		runs: { tcp1_gbps: nums(t1), tcp4_gbps: nums(t4), pps: nums(pps) },
-	};
-}
-const ratios = {};
-for (const [a, b] of [["gre", "wire"], ["gre", "vxlan"], ["vxlan", "wire"]])
-	for (const k of ["pps", "tcp1_gbps", "tcp4_gbps"])
-		if (cfg[a] && cfg[b] && cfg[b][k] > 0) (ratios[`${a}/${b}`] ??= {})[k.replace("_gbps", "")] = +(cfg[a][k] / cfg[b][k]).toFixed(3);
-const f = (v, d) => Number.isFinite(v) ? v.toFixed(d) : "n/a";
-console.log("\n== results (median of " + rounds + " round(s))");
-console.log("   config   TCP 1 stream   TCP 4 streams   60B pkt/s delivered");
-for (const [n, c] of Object.entries(cfg))
-	console.log(`   ${n.padEnd(7)} ${(f(c.tcp1_gbps, 2) + " Gbit/s").padStart(13)}  ${(f(c.tcp4_gbps, 2) + " Gbit/s").padStart(14)}  ${c.pps.toLocaleString("en-US").padStart(20)}`);
-if (Object.keys(ratios).length) {
-	console.log("\n== ratios");
-	console.log("   pair           pps     TCP 1   TCP 4");
-	for (const [k, r] of Object.entries(ratios))
-		console.log(`   ${k.padEnd(12)} ${f(r.pps, 2).padStart(5)}   ${f(r.tcp1, 2).padStart(5)}   ${f(r.tcp4, 2).padStart(5)}`);
-	const g = ratios["gre/wire"], v = ratios["gre/vxlan"];
-	if (g) console.log(`   GRE costs ${f(100 * (1 - g.pps), 1)}% of the wire's packet rate (aim: <= 15%)`);
-	if (v) console.log(`   GRE vs kernel VXLAN: ${f(v.pps, 2)}x packets per second (aim: >= 1.5x)`);
-}
-const summary = {
-	bench: "l2bpf-gre", date: new Date().toISOString(), kernel, cpus: +ncpu,
-	mode: quick === "1" ? "quick" : "full", rounds: +rounds, tcp_seconds: +tTcp,
-	pps_window_seconds: +win, generator_cpu: +genCpu, frame_bytes: 60, configs: cfg, ratios,
-};
-const line = JSON.stringify(summary);
-require("fs").writeFileSync(out, line + "\n");
-console.log("\n== JSON summary written to " + out);
-console.log("BENCH_GRE_JSON " + line);
-EOF
+for c in "${CONFIGS[@]}"; do
+	args+=("$c" "$(label_of "$c")" "$([ "$c" = gre_native ] && echo xdp || echo default)" "${TCP1[$c]}" "${TCP4[$c]}" "${PPS[$c]}" "${OFFERED[$c]}" "${CPUUSE[$c]}")
+done
+node "$REPO/dist/lab/bench-report.js" gre "$OUT" "$QUICK" "$ROUNDS" "$T_TCP" "$WIN" "$GEN_CPU" 1500 "$(uname -r)" "$NCPU" "${args[@]}"

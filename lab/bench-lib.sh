@@ -2,6 +2,10 @@
 # lab/bench-lib.sh: measuring helpers shared by lab/bench.sh (the wire) and
 # lab/bench-gre.sh (the GRE pair). Sourced; defines functions only. The caller
 # sets TMP (a private temp dir), GEN_CPU and NCPU before using them.
+#
+# Packets/s are counted by host B's own stack (IPv4 packets received in its
+# namespace), as a user would see them: a frame that a box hands on but B's
+# stack never gets is not counted.
 
 # Background traffic processes record their PID in $TMP/pids; each is
 # `timeout ... trafgen|iperf3`, which passes a signal on to its child. Only
@@ -30,7 +34,7 @@ bench_checks() {
 		command -v "$tool" >/dev/null || { echo "!! $tool is missing (make deps)" >&2; return 1; }
 	done
 	[ "$GEN_CPU" -lt "$NCPU" ] || { echo "!! GEN_CPU=$GEN_CPU but only $NCPU CPUs" >&2; return 1; }
-	[ -f "$SINK_OBJ" ] || { echo "!! $SINK_OBJ is missing: run make" >&2; return 1; }
+	command -v python3 >/dev/null || { echo "!! python3 is missing (make deps)" >&2; return 1; }
 }
 
 # Per CPU "total busy softirq" jiffies from /proc/stat, flattened.
@@ -39,23 +43,21 @@ cpu_ticks() {
 		printf "%d %d %d ", tot, tot - $5 - $6, $8 }' /proc/stat | sed 's/ *$//'
 }
 
-# Sum of the bench sink's per-CPU packet counter: sink_count <map id>
-sink_count() {
-	bpftool -j map lookup id "$1" key 0 0 0 0 | node -e '
-		const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-		let n = 0n;
-		for (const v of r.formatted.values) n += BigInt(v.value.packets);
-		console.log(n.toString());'
+# IPv4 packets host B's own stack received (Ip InReceives in its
+# namespace's /proc/net/snmp): stack_count <ns>
+stack_count() {
+	ip netns exec "$1" cat /proc/net/snmp | awk '/^Ip:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) col[$i] = i; else print $col["InReceives"] }'
 }
 
-# Attach the XDP sink (count, then drop) to <ns> <dev>; prints its map id.
-sink_attach() {
-	local ns=$1 dev=$2 prog
-	ip -n "$ns" link set dev "$dev" xdpdrv obj "$SINK_OBJ" sec xdp
-	prog=$(ip -n "$ns" -j -d link show "$dev" | node -e '
-		console.log(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].xdp.prog.id);')
-	bpftool -j prog show id "$prog" | node -e '
-		console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).map_ids[0]);'
+# A UDP socket that is bound and never read, so the bench's datagrams end
+# at a socket (dropped there once its buffer is full), not in ICMP port
+# unreachables: udp_hold <ns> <ip> <port> <seconds>. Tracked; bounded by time.
+udp_hold() {
+	ip netns exec "$1" timeout "$4" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+time.sleep(float(sys.argv[3]))' "$2" "$3" "$4" &
+	track $!
 }
 
 # Receiver-side Gbit/s of one iperf3 run (IPERF_PIN=1: client on CPU 0,
@@ -101,10 +103,11 @@ trafgen_cfg() {
 }
 
 # One packet-rate window: trafgen from <gen ns> <gen dev> with <cfg>, counted
-# by the sink <map id>. Prints "delivered_pps offered_pps cpu_busy/softirq,..."
-#   pps_window <gen ns> <gen dev> <cfg> <sink map> <warm s> <window s>
+# by the stack of <count ns> (stack_count). Prints
+# "delivered_pps offered_pps cpu_busy/softirq,..."
+#   pps_window <gen ns> <gen dev> <cfg> <count ns> <warm s> <window s>
 pps_window() {
-	local ns=$1 dev=$2 cfg=$3 map=$4 warm=$5 win=$6 pid c0 c1 t0 t1 s0 s1 o0 o1 maxpkts
+	local ns=$1 dev=$2 cfg=$3 cns=$4 warm=$5 win=$6 pid c0 c1 t0 t1 s0 s1 o0 o1 maxpkts
 	# Bounded twice: by count (1.5 Mpps for the whole run is far above what
 	# this machine reaches) and by time.
 	maxpkts=$(node -e "console.log(Math.ceil(1.5e6 * ($warm + $win + 3)))")
@@ -113,10 +116,10 @@ pps_window() {
 	pid=$!
 	track "$pid"
 	sleep "$warm"
-	c0=$(sink_count "$map"); t0=$(now); s0=$(cpu_ticks)
+	c0=$(stack_count "$cns"); t0=$(now); s0=$(cpu_ticks)
 	o0=$(ip -n "$ns" -j -s link show "$dev" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].stats64.tx.packets)')
 	sleep "$win"
-	c1=$(sink_count "$map"); t1=$(now); s1=$(cpu_ticks)
+	c1=$(stack_count "$cns"); t1=$(now); s1=$(cpu_ticks)
 	o1=$(ip -n "$ns" -j -s link show "$dev" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].stats64.tx.packets)')
 	kill -INT "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true

@@ -136,8 +136,8 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
   });
 
   test('a port carrying a foreign XDP program (unless --force)', () => {
-    // Any program not attached by l2bpf counts; use the sink that the bench uses.
-    ip('-n', lab.box, 'link', 'set', 'dev', 'eth2', 'xdpgeneric', 'obj', path.resolve(__dirname, '../../../build/bench_sink.bpf.o'), 'sec', 'xdp');
+    // Any program not attached by l2bpf counts; use the bench's minimal one.
+    ip('-n', lab.box, 'link', 'set', 'dev', 'eth2', 'xdpgeneric', 'obj', path.resolve(__dirname, '../../../build/bench_min.bpf.o'), 'sec', 'xdp');
     try {
       const r = attach();
       expect(r.code).toBe(2);
