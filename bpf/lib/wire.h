@@ -232,8 +232,10 @@ static __always_inline void l2_decide(l2_ctx *ctx, struct l2_decision *d)
 	int act;
 
 	lc = l2_local_cfg();
-	if (!lc || l2_parse(ctx, &p) || (!lc->ipv4 && !lc->ipv6_plen))
-		return; /* a plain wire: nothing configured (or nothing to parse) */
+	if (!lc || (!lc->ipv4 && !lc->ipv6_plen))
+		return; /* a plain wire: nothing configured, nothing to parse */
+	if (l2_parse(ctx, &p))
+		return;
 	if (!L2_HOOK_IS_XDP) {
 		struct l2_port *port = bpf_map_lookup_elem(&l2_ports, &ifindex);
 		if (port && port->kind == L2_PORT_SEGMENTER) {
