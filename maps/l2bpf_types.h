@@ -232,17 +232,18 @@ struct l2_icmp_bucket {
 	__u64 last_ns;
 };
 
-/* The last frame this CPU forwarded through the devmap (XDP): a refusal
- * the kernel reports right after (tracepoint xdp_redirect_err) is that
- * frame, which moves from forwarded to dropped. */
+/* The last frame this CPU redirected with XDP (per CPU, key 0): a
+ * refusal the kernel reports right after (xdp_redirect_err) is that frame,
+ * which moves from forwarded to dropped (bpf/l2_refused.bpf.c). */
 struct l2_last_fwd {
-	l2_ifindex ifindex;
+	l2_ifindex ifindex;        /* the ingress port; 0 = consumed */
 	__u32 len;
 };
-/* Which devmap is ours (its map id), for the tracepoint program. */
+/* For the refusal programs: our devmap (its map id) and our network
+ * namespace (its inode), since ifindexes are per namespace. */
 struct l2_refused_cfg {
 	__u32 devmap_id;
-	__u32 pad;
+	__u32 netns_ino;
 };
 
 /* per-CPU scratch for checksums over frame bytes (not pinned: no state) */

@@ -49,6 +49,22 @@ static __always_inline void l2_count_drop(struct l2_port_stats *ps, __u64 len, _
 	}
 }
 
+/* For bpf/l2_refused.bpf.c, should the kernel refuse the frame XDP
+ * redirects (TC needs no note: the freed skb says where it came from). */
+static __always_inline void l2_note_fwd(l2_ctx *ctx, __u32 len)
+{
+	__u32 k = 0;
+	struct l2_last_fwd *lf;
+
+	if (!L2_HOOK_IS_XDP)
+		return;
+	lf = bpf_map_lookup_elem(&l2_last_fwd, &k);
+	if (lf) {
+		lf->ifindex = ctx_ifindex(ctx);
+		lf->len = len;
+	}
+}
+
 static __always_inline int l2_exit(l2_ctx *ctx, struct l2_port_stats *ps, struct l2_decision *d, __u64 len)
 {
 	int v;
@@ -60,17 +76,11 @@ static __always_inline int l2_exit(l2_ctx *ctx, struct l2_port_stats *ps, struct
 			l2_count_drop(ps, len, L2_DROP_NO_PEER, 0);
 			return CTX_ACT_DROP;
 		}
-		if (L2_HOOK_IS_XDP) { /* for l2_refused.bpf.c, should the kernel refuse it */
-			__u32 k = 0;
-			struct l2_last_fwd *lf = bpf_map_lookup_elem(&l2_last_fwd, &k);
-			if (lf) {
-				lf->ifindex = ctx_ifindex(ctx);
-				lf->len = len;
-			}
-		}
+		l2_note_fwd(ctx, len);
 		break;
 	case L2_V_TO_PORT:
 		v = ctx_redirect(ctx, d->ifindex);
+		l2_note_fwd(ctx, len);
 		break;
 	case L2_V_ANSWER:
 		v = ctx_back_out(ctx);

@@ -15,7 +15,7 @@ import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { progInfo, progInfoById } from '../bpf/info';
 import { BpfMap } from '../bpf/maps';
-import { ifIndex, inNetns, lockDir } from '../bpf/sys';
+import { ifIndex, inNetns, lockDir, netnsPath } from '../bpf/sys';
 import { AttachError, UsageError } from '../errors';
 import { log } from '../log';
 import { isPromisc, LinkState, setPromisc } from '../net/iproute';
@@ -57,9 +57,18 @@ export interface AttachResult {
 }
 
 const DEVMAP = 'l2_tx_ports'; // pinned here, see maps/l2bpf_maps.bpf.h
-/** Counts frames the kernel refuses after an XDP redirect (bpf/l2_refused.bpf.c). */
-const REFUSED = { object: 'l2_refused.bpf.o', program: 'l2_xdp_refused', tracepoint: 'xdp_redirect_err', pin: 'raw_xdp_redirect_err' };
+/** Programs that count frames the kernel refuses after our redirect
+ * (bpf/l2_refused.bpf.c), each linked while a port runs the hook it watches:
+ * raw tracepoints (xdp:* for XDP, skb:kfree_skb for TC). */
+const REFUSED = 'l2_refused.bpf.o';
+const WATCHERS: Array<{ program: string; tracepoint: string; pin: string; hook: 'xdp' | 'tc' }> = [
+  { program: 'l2_xdp_refused', tracepoint: 'xdp_redirect_err', pin: 'raw_xdp_redirect_err', hook: 'xdp' },
+  { program: 'l2_xdp_ring_drops', tracepoint: 'xdp_devmap_xmit', pin: 'raw_xdp_devmap_xmit', hook: 'xdp' },
+  { program: 'l2_tc_refused', tracepoint: 'kfree_skb', pin: 'raw_kfree_skb', hook: 'tc' },
+];
 const usesXdp = (run: Run) => run.rows.some((r) => r.mode !== 'tc');
+const usesTc = (run: Run) => run.rows.some((r) => r.mode === 'tc');
+const watchersFor = (run: Run) => WATCHERS.filter((w) => (w.hook === 'xdp' ? usesXdp(run) : usesTc(run)));
 
 export function attach(req: AttachRequest): AttachResult {
   requirePrivilege('attach', req.netns);
@@ -182,7 +191,7 @@ function phaseObjects(run: Run): void {
   }
   const devmapPin = path.join(p.maps, DEVMAP);
   const files = new Set(run.rows.map((r) => HOOKS[r.mode].object));
-  if (usesXdp(run)) files.add(REFUSED.object);
+  files.add(REFUSED);
   for (const file of files) {
     const obj = bpf.openObject(objectPath(file), p.maps);
     run.objects.set(file, obj);
@@ -321,25 +330,29 @@ function phaseLinks(run: Run): void {
   }
 }
 
-/** refusals: while a port runs XDP, a raw tracepoint program moves frames
- * the kernel refuses after our redirect from forwarded to dropped. */
+/** refusals: while a port runs a hook, a program watching that hook moves
+ * frames the kernel refuses after our redirect from forwarded to dropped. */
 function phaseRefusals(run: Run): void {
-  const { p, undo } = run;
-  const pin = path.join(p.links, REFUSED.pin);
-  if (fs.existsSync(pin)) { // raw tracepoint links cannot swap programs: a new one replaces it
-    const oldFd = bpf.getPinned(pin);
-    run.held.push(oldFd);
-    fs.unlinkSync(pin);
-    undo.push('keep counting refusals as before', () => bpf.pin(oldFd, pin));
+  const { p, undo, req } = run;
+  for (const w of WATCHERS) {
+    const pin = path.join(p.links, w.pin);
+    if (fs.existsSync(pin)) { // tracing links cannot swap programs: a new one replaces it
+      const oldFd = bpf.getPinned(pin);
+      run.held.push(oldFd);
+      fs.unlinkSync(pin);
+      undo.push(`keep counting refusals as before (${w.pin})`, () => bpf.pin(oldFd, pin));
+    }
   }
-  if (!usesXdp(run)) return;
-  const obj = run.objects.get(REFUSED.object)!;
+  const obj = run.objects.get(REFUSED)!;
   const devmap = BpfMap.fromFd(bpf.mapFd(obj, DEVMAP), DEVMAP);
-  BpfMap.fromFd(bpf.mapFd(obj, 'l2_refused_cfg'), 'l2_refused_cfg').update(0, { devmap_id: devmap.info.id, pad: 0 });
-  const fd = bpf.rawTracepointOpen(REFUSED.tracepoint, bpf.programFd(obj, REFUSED.program));
-  run.held.push(fd);
-  bpf.pin(fd, pin);
-  undo.push('stop counting refusals', () => fs.rmSync(pin, { force: true }));
+  const netnsIno = fs.statSync(req.netns ? netnsPath(req.netns) : '/proc/self/ns/net').ino;
+  BpfMap.fromFd(bpf.mapFd(obj, 'l2_refused_cfg'), 'l2_refused_cfg').update(0, { devmap_id: devmap.info.id, netns_ino: netnsIno });
+  for (const w of watchersFor(run)) {
+    const fd = bpf.rawTracepointOpen(w.tracepoint, bpf.programFd(obj, w.program));
+    run.held.push(fd);
+    bpf.pin(fd, path.join(p.links, w.pin));
+    undo.push(`stop counting refusals (${w.pin})`, () => fs.rmSync(path.join(p.links, w.pin), { force: true }));
+  }
 }
 
 function unlinkOld(run: Run, r: Row): void {
@@ -366,13 +379,14 @@ function phasePromisc(run: Run): void {
 
 function phaseRecord(run: Run): void {
   const { p, req, existing } = run;
-  for (const [file, obj] of run.objects) {
-    const progPin = path.join(p.progs, file === REFUSED.object ? REFUSED.program : HOOKS[run.rows.find((r) => HOOKS[r.mode].object === file)!.mode].program);
-    if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
-    bpf.pin(bpf.programFd(obj, path.basename(progPin)), progPin);
+  const used = new Set([...run.rows.map((r) => HOOKS[r.mode].program), ...watchersFor(run).map((w) => w.program)]);
+  for (const obj of run.objects.values()) {
+    for (const name of bpf.programNames(obj).filter((n) => used.has(n))) {
+      const progPin = path.join(p.progs, name);
+      if (fs.existsSync(progPin)) fs.unlinkSync(progPin); // points at the replaced program
+      bpf.pin(bpf.programFd(obj, name), progPin);
+    }
   }
-  const used = new Set(run.rows.map((r) => HOOKS[r.mode].program));
-  if (usesXdp(run)) used.add(REFUSED.program);
   for (const f of fs.readdirSync(p.progs)) if (!used.has(f)) fs.unlinkSync(path.join(p.progs, f));
   const now = Math.floor(Date.now() / 1000);
   const record: InstanceRecord = {
