@@ -71,7 +71,8 @@ static __always_inline int l2_exit(l2_ctx *ctx, struct l2_port_stats *ps, struct
 
 	switch (d->verdict) {
 	case L2_V_FORWARD:
-		v = ctx_forward(ctx, ctx_ifindex(ctx));
+		/* TC with features on already looked the peer up (l2_decide) */
+		v = !L2_HOOK_IS_XDP && d->ifindex ? ctx_redirect(ctx, d->ifindex) : ctx_forward(ctx, ctx_ifindex(ctx));
 		if (v != CTX_ACT_REDIRECT) {
 			l2_count_drop(ps, len, L2_DROP_NO_PEER, 0);
 			return CTX_ACT_DROP;

@@ -18,7 +18,7 @@ struct l2_decision {
 	__u32 verdict;     /* enum l2_verdict */
 	__u32 reason;      /* enum l2_drop_reason: with DROP; with ANSWER when the
 			    * answer stands for a dropped frame (ICMP too-big) */
-	__u32 ifindex;     /* with TO_PORT */
+	__u32 ifindex;     /* with TO_PORT; with FORWARD on TC, the peer if known */
 	__u32 tunnel;      /* tunnel whose per-reason counters a drop also counts in */
 };
 

@@ -131,8 +131,9 @@ L2_GLOBAL int l2_tunnel_out(l2_ctx *ctx, struct l2_pkt *p, struct l2_decision *d
 		return 0;
 	}
 	ts = l2_tun_stats_of(tid);
-	if (gso && (t->flags & L2_TUN_CSUM)) {
-		/* Each GRE packet needs its own checksum: let the kernel cut the
+	if (gso && ((t->flags & L2_TUN_CSUM) || l2_data_tags(p))) {
+		/* Each GRE packet needs its own checksum, or a tag in the data
+		 * keeps adjust_room from wrapping it whole: let the kernel cut the
 		 * packet into segments first (the segmenter pair), wrap them there. */
 		struct l2_port *port = bpf_map_lookup_elem(&l2_ports, &ifindex);
 		if (!port || !port->segmenter) {
@@ -242,6 +243,8 @@ static __always_inline void l2_decide(l2_ctx *ctx, struct l2_decision *d)
 			l2_from_segmenter(ctx, &p, d);
 			return;
 		}
+		if (port)
+			d->ifindex = port->peer; /* l2_exit forwards there without a second lookup */
 	}
 	if (p.family == 4 && p.l4_proto == IPPROTO_GRE && lc->ipv4 && !__builtin_memcmp(p.dst + 12, &lc->ipv4, 4)) {
 		l2_gre_in(ctx, &p, d);

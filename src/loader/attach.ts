@@ -1,7 +1,7 @@
 // attach: resolve (ports, facts, modes) -> lock -> named phases over the
 // attachment table, each pushing its own undo:
 //   objects   open and size maps, reuse pins, load the hooks' objects
-//   segmenter create (or remove) the segmenter pair for checksum tunnels
+//   segmenter create (or remove) the segmenter pair for tunnels on TC
 //   foreign   refuse, or with --force remove, programs that are not ours
 //   maps      ports, counters, the control plane's desired state
 //   links     one link per row: new, swapped in place, or moved to another hook
@@ -31,7 +31,7 @@ import { UndoStack } from './undo';
 import { failpoint } from './failpoint';
 import { applyState, pinnedMaxEntries } from './state';
 import { desiredState, DesiredState } from '../control';
-import { EffectiveConfig, L2_TUN_CSUM } from '../config';
+import { EffectiveConfig } from '../config';
 
 export interface AttachRequest {
   ports: [string, string];
@@ -50,7 +50,7 @@ export interface AttachResult {
   requested: ModeRequest;
   netns?: string;
   ports: AttachedPort[];
-  /** The segmenter's inner end, when a checksum tunnel runs on a TC port. */
+  /** The segmenter's inner end, when a tunnel runs on a TC port. */
   segmenter?: AttachedPort;
   pinDir: string;
   warnings: string[];
@@ -125,9 +125,10 @@ function attachLocked(req: AttachRequest): AttachResult {
     segmenter: false, forced: plans[i].forced, progFd: -1,
   }));
   const seg = segmenterNames(req.name);
-  const needSeg = plans.some((x) => x.mode === 'tc') && desired.tunnels.some((t) => (t.value.flags & L2_TUN_CSUM) !== 0);
+  // checksum tunnels, and GSO packets with a tag in their data (QinQ), are cut first
+  const needSeg = plans.some((x) => x.mode === 'tc') && desired.tunnels.length > 0;
   if (needSeg) {
-    rows.push({ ifname: seg.inner, ifindex: 0, mode: 'tc', reason: 'segmenter: GSO packets for checksum tunnels', promiscWasOn: false, segmenter: true, forced: false, progFd: -1 });
+    rows.push({ ifname: seg.inner, ifindex: 0, mode: 'tc', reason: 'segmenter: GSO packets a tunnel takes in segments (checksum, QinQ)', promiscWasOn: false, segmenter: true, forced: false, progFd: -1 });
   }
 
   const run: Run = {
@@ -225,7 +226,7 @@ function isUnchanged(run: Run): boolean {
   });
 }
 
-/** segmenter: the pair exists exactly when a checksum tunnel runs on a TC port. */
+/** segmenter: the pair exists exactly when a tunnel runs on a TC port. */
 function phaseSegmenter(run: Run, need: boolean): void {
   const { req, undo } = run;
   const seg = segmenterNames(req.name);

@@ -1,9 +1,11 @@
 // The segmenter: a veth pair l2bpf creates in the instance's namespace when
-// a checksum tunnel runs on a TC port. A GSO packet for such a tunnel is
+// a tunnel runs on a TC port. A GSO packet the tunnel cannot wrap whole is
 // redirected into the outer end, whose offloads are off, so the kernel cuts
 // it into MTU-sized packets with finished checksums; the inner end runs the
-// TC program, which wraps each one with its own GRE checksum (the kernel
-// cannot compute GRE checksums for segments made from a BPF-built packet).
+// TC program, which wraps each one. Two cases: a checksum tunnel (the kernel
+// cannot compute GRE checksums for segments made from a BPF-built packet),
+// and a packet with a VLAN tag in its data, i.e. QinQ (adjust_room refuses
+// an skb whose protocol is 802.1Q).
 import { createHash } from 'crypto';
 import { execFileSync } from 'child_process';
 import { ifIndex, inNetns } from '../bpf/sys';

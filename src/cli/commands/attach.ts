@@ -21,6 +21,6 @@ export function printAttach(r: AttachResult): void {
   const verb = { attached: 'attached', updated: 'updated', unchanged: 'unchanged' }[r.action];
   log.info(`${verb}: instance ${r.instance} wires ${r.ports[0].name} <-> ${r.ports[1].name}${where}, mode ${r.requested}`);
   for (const p of r.ports) log.info(`  ${p.name}: ${HOOK_TEXT[p.mode]}, ifindex ${p.ifindex}, link ${p.linkId}, program ${p.progId} -- ${p.reason}`);
-  if (r.segmenter) log.info(`  ${r.segmenter.name}: segmenter (GSO packets for checksum tunnels), link ${r.segmenter.linkId}`);
+  if (r.segmenter) log.info(`  ${r.segmenter.name}: segmenter (GSO packets a tunnel takes in segments: checksum, QinQ), link ${r.segmenter.linkId}`);
   log.info(`  pins: ${r.pinDir}`);
 }
