@@ -211,6 +211,7 @@ struct l2_tunnel {
 	__u8 pad;
 	__u16 mtu;             /* largest inner IP packet sent without ICMP */
 	__u16 pad2;
+	char name[32];         /* the config's name, for stats and dump (user space only) */
 };
 struct l2_tunnel_stats {
 	__u64 encap_packets;

@@ -1,9 +1,95 @@
-// Programmatic API: the same work the CLI does, without printing.
-export { attach } from './loader/attach';
-export type { AttachRequest, AttachResult } from './loader/attach';
-export { detach, selectInstances } from './loader/detach';
-export { runStatus as status } from './cli/commands/status';
-export { dumpMaps } from './inspect/dump';
-export { readStats } from './inspect/stats';
-export { openInstance, pickInstance } from './inspect/instance';
+// The programmatic API: everything the CLI does, returning data and throwing
+// typed errors (UsageError, ConfigError: exit 2 in the CLI; AttachError,
+// BpfError: exit 1). src/cli/ only parses arguments and prints; it imports
+// nothing but this module.
+import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from './config';
+import { attach as attachRequest, AttachResult } from './loader/attach';
+import { detach as detachNames, DetachResult, selectInstances } from './loader/detach';
+import { pinRoot } from './loader/paths';
+import { openInstance, Opened, pickInstance } from './inspect/instance';
+import { dumpMaps, MapDump } from './inspect/dump';
+import { readStats, Stats } from './inspect/stats';
+import { runStatus, InstanceStatus } from './inspect/status';
+import { UsageError } from './errors';
+import { configWarnings } from './config/warnings';
+import { log } from './log';
+
+export { AttachError, BpfError, UsageError } from './errors';
+export { ConfigError } from './config';
+export { log } from './log';
 export { pinRoot, DEFAULT_PIN_ROOT } from './loader/paths';
+export type { AttachRequest, AttachResult } from './loader/attach';
+export type { DetachResult } from './loader/detach';
+export type { InstanceStatus, PortStatus } from './inspect/status';
+export type { MapDump } from './inspect/dump';
+export type { Stats, PortStats, DropStats, TunnelStats } from './inspect/stats';
+export type { Opened } from './inspect/instance';
+export { configWarnings };
+export { stringifyJson } from './btf';
+export type { JsonValue } from './btf';
+
+/** Where the instances live (bpffs); default $L2BPF_PIN_ROOT or /sys/fs/bpf/l2bpf. */
+export interface Where { pinRoot?: string }
+
+export interface AttachOptions extends Where {
+  /** The two ports; or `ports:` in the config. */
+  ports?: string[];
+  /** YAML config file. */
+  config?: string;
+  netns?: string;
+  mode?: string;
+  /** Instance name. */
+  name?: string;
+  force?: boolean;
+}
+
+/** Loads and checks the config, then attaches (or updates) the instance. */
+export function attach(o: AttachOptions): AttachResult {
+  const file: Config = o.config ? loadConfig(o.config) : {};
+  const where = o.config ?? 'the config file';
+  const eff = mergeCliOverConfig(file, { ports: o.ports?.length ? o.ports : undefined, mode: o.mode, netns: o.netns, instance: o.name }, where);
+  for (const w of configWarnings(file)) log.warn(`${where}: ${w}`);
+  try {
+    return attachRequest({
+      ports: eff.ports, config: eff, netns: eff.netns, mode: eff.mode, name: eff.instance, force: Boolean(o.force),
+      configHash: configHash(eff), pinRoot: pinRoot(o.pinRoot),
+    });
+  } catch (e) {
+    // found only once the ports are known (a tunnel MTU the port cannot carry): still the file's fault
+    if (e instanceof ConfigError && e.file === undefined) throw new ConfigError({ file: where, field: e.field }, e.detail);
+    throw e;
+  }
+}
+
+export interface DetachOptions extends Where { ports?: string[]; netns?: string; name?: string; all?: boolean }
+
+/** Detaches by ports, by name, or all; conflicting selections are refused. */
+export function detach(o: DetachOptions): DetachResult[] {
+  const given = [o.ports?.length ? 'PORTS' : '', o.name !== undefined ? '--name' : '', o.all ? '--all' : ''].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`detach: ${given.join(' and ')} each choose instances: give one`, 'l2bpf detach eth2 eth3 | --name INSTANCE | --all');
+  const root = pinRoot(o.pinRoot);
+  return detachNames(root, selectInstances(root, { ports: o.ports, netns: o.netns, name: o.name, all: o.all }));
+}
+
+/** Every instance (or one) with its ports and problems. */
+export function status(o: Where & { name?: string } = {}): InstanceStatus[] {
+  const root = pinRoot(o.pinRoot);
+  const only = o.name !== undefined ? pickInstance(root, o.name) : undefined;
+  return runStatus(root).filter((s) => !only || s.instance === only);
+}
+
+/** An instance's maps for reading (default: the only one). */
+export function open(o: Where & { name?: string } = {}): Opened {
+  const root = pinRoot(o.pinRoot);
+  return openInstance(root, pickInstance(root, o.name));
+}
+
+/** Decoded pinned maps: all, or one (a name or alias such as `rules`). */
+export function dump(o: Where & { name?: string; map?: string; perCpu?: boolean } = {}): MapDump[] {
+  return dumpMaps(open(o), o.map, { perCpu: o.perCpu });
+}
+
+/** Counters summed over CPUs: per port, per drop reason, per tunnel. */
+export function stats(o: Where & { name?: string } | Opened = {}): Stats {
+  return readStats('paths' in o ? o : open(o));
+}

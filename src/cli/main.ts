@@ -1,111 +1,99 @@
 #!/usr/bin/env node
-// Thin shell over src/index.ts: parse argv, call, print text or --json, exit code.
-import { Command, CommanderError, Option } from 'commander';
-import { log } from '../log';
-import { pinRoot } from '../loader/paths';
-import { detach, selectInstances } from '../loader/detach';
-import { pickInstance, openInstance } from '../inspect/instance';
-import { dumpMaps } from '../inspect/dump';
-import { readStats } from '../inspect/stats';
-import { printAttach, runAttach } from './commands/attach';
-import { printStatus, runStatus } from './commands/status';
+// The CLI: parse argv (commands and options come from ./options.ts), call the
+// library (../index, nothing else), print text or --json. Results go to
+// stdout, progress and diagnostics to stderr. Exit 0; 2 for a usage or
+// config error; 1 when an operation failed.
+import fs from 'fs';
+import path from 'path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import * as l2 from '../index';
+import { printAttach, printDetach } from './commands/attach';
+import { printStatus } from './commands/status';
+import { printDump } from './commands/dump';
 import { printStats, watchStats } from './commands/stats';
+import { checkValue, COMMANDS, CommandSpec, GLOBAL_OPTIONS, OptionSpec } from './options';
 import { printJson, reportError } from './output';
+
+const VERSION = (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
+
+class ArgError extends Error {}
+
+function option(o: OptionSpec): Option {
+  const opt = new Option(o.flags, o.help);
+  if (o.choices) opt.choices(o.choices);
+  if (o.default !== undefined) opt.default(o.default);
+  if (o.conflicts) opt.conflicts(o.conflicts);
+  if (o.check) {
+    const check = o.check;
+    opt.argParser((raw: string) => {
+      const v = checkValue(check, raw);
+      if (typeof v === 'string') throw new InvalidArgumentError(v);
+      return v;
+    });
+  }
+  return opt;
+}
 
 const program = new Command();
 program
   .name('l2bpf')
   .description('A transparent bump in the wire: XDP or TC bridges two ports; maps readable with dump/stats')
-  .option('-v, --verbose', 'show libbpf and debug output')
-  .addOption(new Option('--pin-root <dir>', 'bpffs folder holding all instances').default(undefined).hideHelp())
+  .version(VERSION, '-V, --version', 'print the version')
+  .addOption(new Option('--pin-root <dir>', 'bpffs folder holding all instances').hideHelp())
   .showHelpAfterError('(l2bpf --help lists the commands)')
   .exitOverride() // usage errors exit 2, like our own refusals
-  .hook('preAction', (cmd) => { if (cmd.opts().verbose) log.setLevel('debug'); });
+  .hook('preAction', (cmd) => { if (cmd.opts().verbose) l2.log.setLevel('debug'); });
+for (const o of GLOBAL_OPTIONS) program.addOption(option(o));
 
-const root = () => pinRoot(program.opts().pinRoot);
-let json = false;
-function action<A extends unknown[]>(fn: (...args: A) => void | Promise<void>) {
-  return (...args: A) => {
-    const opts = args[args.length - 2] as { json?: boolean };
-    json = Boolean(opts?.json);
-    return fn(...args); // returned so that parseAsync sees async failures
-  };
-}
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Opts = Record<string, any>;
+const where = (): { pinRoot?: string } => ({ pinRoot: program.opts().pinRoot });
+const two = (cmd: string, ports: string[]) => {
+  if (ports.length !== 0 && ports.length !== 2) throw new ArgError(`${cmd} takes two ports, got ${ports.length}: ${ports.join(' ')}`);
+};
 
-program.command('attach')
-  .description('wire PORT1 and PORT2 together (XDP or TC redirect both ways)')
-  .argument('[ports...]', 'two interfaces, e.g. eth2 eth3 (or `ports:` in the config)')
-  .option('-c, --config <file>', 'YAML config (l2bpf.yaml)')
-  .option('--netns <name>', 'the ports live in this network namespace (pins stay here)')
-  .addOption(new Option('--mode <mode>', 'hook per port: auto (default: native XDP on NICs that have it, TC on veths and other virtual devices), native, generic, tc').choices(['auto', 'native', 'generic', 'tc']))
-  .option('--name <instance>', 'instance name (default: derived from namespace and ports)')
-  .option('--force', 'replace an XDP program that is not ours; attach native mode where it would drop frames')
-  .option('--json', 'print the result as JSON')
-  .action(action((ports: string[], o: { config?: string; netns?: string; mode?: string; name?: string; force?: boolean; json?: boolean }) => {
-    if (ports.length !== 0 && ports.length !== 2) throw new ArgError(`attach takes two ports, got ${ports.length}: ${ports.join(' ')}`);
-    const r = runAttach(ports, { ...o, pinRoot: root() });
+const RUN: Record<string, (args: string[] | string | undefined, o: Opts) => void | Promise<void>> = {
+  attach(ports, o) {
+    two('attach', ports as string[]);
+    const r = l2.attach({ ...where(), ports: ports as string[], config: o.config, netns: o.netns, mode: o.mode, name: o.name, force: o.force });
     if (o.json) printJson(r); else printAttach(r);
-  }));
-
-program.command('detach')
-  .description('remove l2bpf from two ports (or --name / --all): programs, pins, promiscuous mode')
-  .argument('[ports...]', 'the two ports of the instance')
-  .option('--netns <name>', 'the ports live in this network namespace')
-  .option('--name <instance>', 'detach this instance')
-  .option('--all', 'detach every instance')
-  .option('--json', 'print the result as JSON')
-  .action(action((ports: string[], o: { netns?: string; name?: string; all?: boolean; json?: boolean }) => {
-    if (ports.length !== 0 && ports.length !== 2) throw new ArgError(`detach takes two ports, got ${ports.length}`);
-    const names = selectInstances(root(), { ports, netns: o.netns, name: o.name, all: o.all });
-    const r = detach(root(), names);
-    if (o.json) printJson(r);
-    else if (!r.length) log.info('nothing to detach');
-    else r.forEach((x) => log.info(`detached: instance ${x.instance}${x.ports.length ? ` (${x.ports.join(' and ')}${x.netns ? ` in ${x.netns}` : ''})` : ''}`));
-  }));
-
-program.command('status')
-  .description('instances, ports, program ids, hook per port and why, since when')
-  .option('--name <instance>', 'only this instance')
-  .option('--json', 'print as JSON')
-  .action(action((o: { name?: string; json?: boolean }) => {
-    const s = runStatus(root()).filter((x) => !o.name || x.instance === pickInstance(root(), o.name));
+  },
+  detach(ports, o) {
+    two('detach', ports as string[]);
+    const r = l2.detach({ ...where(), ports: ports as string[], netns: o.netns, name: o.name, all: o.all });
+    if (o.json) printJson(r); else printDetach(r);
+  },
+  status(_a, o) {
+    const s = l2.status({ ...where(), name: o.name });
     if (o.json) printJson(s); else printStatus(s);
-  }));
-
-program.command('dump')
-  .description("decode an instance's pinned maps (all, or MAP) with their BTF")
-  .argument('[map]', 'one map, e.g. l2_ports')
-  .option('--name <instance>', 'which instance (default: the only one)')
-  .option('--per-cpu', 'per-CPU maps: one value per CPU instead of the sum')
-  .option('--json', "print as JSON (bpftool's `formatted` layout)")
-  .action(action((map: string | undefined, o: { name?: string; perCpu?: boolean; json?: boolean }) => {
-    const inst = openInstance(root(), pickInstance(root(), o.name));
-    const maps = dumpMaps(inst, map, { perCpu: o.perCpu });
-    if (o.json) {
-      printJson(map ? maps[0].entries : Object.fromEntries(maps.map((m) => [m.name, m.entries])));
-      return;
-    }
-    for (const m of maps) {
-      process.stdout.write(`${m.name} (${m.type}${m.btf ? '' : ', no BTF: the kernel allows none for this map type'}, ${m.entries.length} entries)\n`);
-      for (const line of m.text) process.stdout.write(`  ${line}\n`);
-    }
-  }));
-
-program.command('stats')
-  .description('per-port packets and bytes, drops by reason')
-  .option('--name <instance>', 'which instance (default: the only one)')
-  .option('--watch', 'refresh with rates until interrupted (or --count)')
-  .option('--interval <seconds>', 'with --watch', '1')
-  .option('--count <n>', 'with --watch: stop after n refreshes')
-  .option('--json', 'print as JSON')
-  .action(action(async (o: { name?: string; watch?: boolean; interval: string; count?: string; json?: boolean }) => {
-    const inst = openInstance(root(), pickInstance(root(), o.name));
-    if (o.watch) return watchStats(inst, Number(o.interval), o.count ? Number(o.count) : Infinity, Boolean(o.json));
-    const s = readStats(inst);
+  },
+  dump(map, o) {
+    const maps = l2.dump({ ...where(), name: o.name, map: map as string | undefined, perCpu: o.perCpu });
+    if (o.json) printJson(map ? maps[0].entries : Object.fromEntries(maps.map((m) => [m.name, m.entries])));
+    else printDump(maps);
+  },
+  async stats(_a, o) {
+    const given = (k: string) => program.commands.find((c) => c.name() === 'stats')!.getOptionValueSource(k) === 'cli';
+    if (!o.watch && (given('interval') || given('count'))) throw new ArgError('--interval and --count go with --watch');
+    const inst = l2.open({ ...where(), name: o.name });
+    if (o.watch) return watchStats(inst, o.interval, o.count ?? Infinity, Boolean(o.json));
+    const s = l2.stats(inst);
     if (o.json) printJson(s); else printStats(s);
-  }));
+  },
+};
 
-class ArgError extends Error {}
+let json = false;
+function addCommand(c: CommandSpec): void {
+  const cmd = program.command(c.name).description(c.help);
+  if (c.args) cmd.argument(c.args, c.argsHelp ?? '');
+  for (const o of c.options) cmd.addOption(option(o));
+  cmd.action((...args: unknown[]) => {
+    const o = args[c.args ? 1 : 0] as Opts;
+    json = Boolean(o.json);
+    return RUN[c.name](c.args ? (args[0] as string[] | string | undefined) : undefined, o);
+  });
+}
+COMMANDS.forEach(addCommand);
 
 // `l2bpf dump | head`: a closed pipe ends the output, not the program with a trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });

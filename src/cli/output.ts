@@ -1,7 +1,5 @@
 // Printing results: text for people, --json for scripts (bigints exact).
-import { stringifyJson, JsonValue } from '../btf';
-import { AttachError, BpfError, UsageError } from '../errors';
-import { ConfigError } from '../config';
+import { AttachError, BpfError, ConfigError, JsonValue, stringifyJson, UsageError } from '../index';
 
 export function printJson(v: unknown): void {
   process.stdout.write(`${stringifyJson(toJson(v), 2)}\n`);

@@ -23,9 +23,9 @@ export type EffectiveConfig = Omit<Config, 'instance' | 'ports' | 'mode'> & {
 };
 
 /**
- * Flags win over the file, except that two different port pairs are a
- * mistake worth stopping for (attaching to the wrong wire is costly).
- * `configFile` only names the file in messages.
+ * Flags fill in what the file leaves out; a flag that contradicts the file
+ * (ports, netns, mode, instance) is a mistake worth stopping for (attaching
+ * to the wrong wire is costly). `configFile` only names the file in messages.
  */
 export function mergeCliOverConfig(
   config: Config,
@@ -45,6 +45,13 @@ export function mergeCliOverConfig(
     throw new ConfigError({ field: 'ports' }, `not given: name two interfaces on the command line or in ${configFile}`);
   }
 
+  // A flag and the file saying different things is a mistake, not an override.
+  for (const [flag, field] of [['netns', 'netns'], ['mode', 'mode'], ['instance', 'instance']] as const) {
+    const a = flags[flag], b = config[field];
+    if (a !== undefined && b !== undefined && a !== b) {
+      throw new ConfigError({ field }, `command line says ${a} (--${flag === 'instance' ? 'name' : flag}) but ${configFile} says ${b}`);
+    }
+  }
   const netns = flags.netns ?? config.netns;
   const effective: EffectiveConfig = {
     ...config,

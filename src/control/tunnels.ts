@@ -25,6 +25,8 @@ export interface TunnelValue {
   pad: number;
   mtu: number;
   pad2: number;
+  /** The config's name (read by stats and dump, not by the program). */
+  name: string;
 }
 
 export interface TunnelEntry {
@@ -54,7 +56,7 @@ export function tunnelFlags(t: TunnelConfig): number {
 }
 
 /** An unused l2_tunnels slot (remote 0 marks it free). */
-export const EMPTY_TUNNEL: TunnelValue = { remote: '0.0.0.0', key: 0, flags: 0, ttl: 0, pad: 0, mtu: 0, pad2: 0 };
+export const EMPTY_TUNNEL: TunnelValue = { remote: '0.0.0.0', key: 0, flags: 0, ttl: 0, pad: 0, mtu: 0, pad2: 0, name: '' };
 
 // An inner packet the port cannot carry once wrapped would be dropped
 // silently somewhere on the path, so a larger mtu is refused outright.
@@ -99,6 +101,7 @@ export function tunnelEntries(
       pad: 0,
       mtu: tunnelMtu(name, t, portMtu),
       pad2: 0,
+      name,
     };
     return { id: i + 1, name, value };
   });

@@ -7,6 +7,7 @@ import { BpfMap } from '../bpf/maps';
 import { formatJson, formatText, JsonValue, sumValues } from '../btf';
 import { UsageError } from '../errors';
 import { Opened } from './instance';
+import { View, VIEWS } from './views';
 
 export interface DumpOptions { perCpu?: boolean }
 export interface MapDump { name: string; type: string; btf: boolean; entries: JsonValue[]; text: string[] }
@@ -47,6 +48,8 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
     const text: string[] = [];
     let unset = 0;
     const textOf = (id: number, b: Buffer) => formatText(btf!, id, b, { ifname: inst.ifname });
+    const view: View | undefined = btf && VIEWS[name] && !(info.perCpu && opts.perCpu) ? VIEWS[name]({ btf, tunnelName: tunnelNames(inst) }) : undefined;
+    let hidden = 0;
     for (const e of map.entries()) {
       if (!btf || !info.keyTypeId || !info.valueTypeId) {
         // no BTF (devmaps cannot have it): raw bytes, as bpftool prints them
@@ -62,13 +65,32 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
         const v = info.perCpu ? sumValues(btf, info.valueTypeId, e.values) : e.values[0];
         entries.push({ key, value: formatJson(btf, info.valueTypeId, v) });
         if (isArray(info.type) && v.every((b) => b === 0)) unset++;
+        else if (view) { const line = view(e.key, v); if (line) text.push(line); else hidden++; }
         else text.push(`${textOf(info.keyTypeId, e.key)} -> ${textOf(info.valueTypeId, v)}`);
       }
     }
     // Arrays have every slot; a person wants the ones in use (JSON keeps all, as bpftool).
-    if (unset) text.push(`(${unset} unset slot${unset === 1 ? '' : 's'} not shown; --json shows all)`);
+    if (unset || hidden) text.push(`(${unset + hidden} unset slot${unset + hidden === 1 ? '' : 's'} not shown; --json shows all)`);
     return { name, type: info.typeName, btf: Boolean(btf && info.valueTypeId), entries, text };
   } finally {
     map.close();
   }
+}
+
+/** Tunnel id -> the config's name (l2_tunnels), for views that print tunnels. */
+function tunnelNames(inst: Opened): (id: number) => string {
+  const file = path.join(inst.paths.maps, 'l2_tunnels');
+  const names = new Map<number, string>();
+  if (fs.existsSync(file)) {
+    const m = BpfMap.openPinned(file);
+    try {
+      for (const e of m.entries()) {
+        const v = formatJson(m.btf!, m.info.valueTypeId, e.values[0]) as Record<string, unknown>;
+        if (typeof v.name === 'string' && v.name) names.set(e.key.readUInt32LE(0), v.name);
+      }
+    } finally {
+      m.close();
+    }
+  }
+  return (id) => names.get(id) ?? `#${id}`;
 }

@@ -15,7 +15,7 @@ export interface PortStats {
 }
 export interface DropStats { reason: string; code: number; packets: bigint; bytes: bigint }
 export interface TunnelStats {
-  id: number; remote: string;
+  id: number; name: string; remote: string;
   encap_packets: bigint; encap_bytes: bigint; decap_packets: bigint; decap_bytes: bigint;
   /** decapsulated packets of flows never seen, sent to a learned neighbour */
   decap_neigh: bigint;
@@ -91,7 +91,7 @@ function readTunnels(inst: Opened): TunnelStats[] {
       const remote = [...e.values[0].subarray(0, 4)].join('.');
       const drops = (v.drops as unknown[]).map((n, code) => ({ reason: reasonLabel(names.get(code) ?? String(code)), packets: big(n) }))
         .filter((d) => d.packets > 0n);
-      out.push({ id, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
+      out.push({ id, name: (t.name as string) || `#${id}`, remote, encap_packets: big(v.encap_packets), encap_bytes: big(v.encap_bytes),
         decap_packets: big(v.decap_packets), decap_bytes: big(v.decap_bytes), decap_neigh: big(v.decap_neigh),
         icmp_in: big(v.icmp_in), icmp_out: big(v.icmp_out), gso_packets: big(v.gso_packets), segmented: big(v.segmented), gso_decap: big(v.gso_decap), drops });
     }

@@ -435,7 +435,7 @@ describe('the wire: counters, maps, re-attach, mode changes, detach', () => {
     const before = json(cli('status', '--json'));
     const r = attach();
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/unchanged/);
+    expect(r.out).toMatch(/unchanged/);
     expect(json(cli('status', '--json'))).toEqual(before);
     expect(before[0]).toMatchObject({ state: 'attached', requested: 'auto', netns: lab.box });
   });
@@ -454,7 +454,7 @@ describe('the wire: counters, maps, re-attach, mode changes, detach', () => {
     await new Promise((r) => setTimeout(r, 200));
     const r = l2bpf(['attach', 'eth2', 'eth3', '--netns', lab.box], { ...env, L2BPF_BPF_DIR: alt });
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/updated/);
+    expect(r.out).toMatch(/updated/);
     const p = await pinger;
     expect(p.out).toMatch(/40 packets transmitted, 40 received/);
     const after = json(cli('status', '--json'))[0];
@@ -462,7 +462,7 @@ describe('the wire: counters, maps, re-attach, mode changes, detach', () => {
     expect(after.ports[0].progId).not.toBe(before.ports[0].progId);
     expect(after.since).toBe(before.since);
     // and back to the regular build
-    expect(attach().err).toMatch(/updated/);
+    expect(attach().out).toMatch(/updated/);
     fs.rmSync(alt, { recursive: true, force: true });
   });
 

@@ -248,7 +248,12 @@ describe('mergeCliOverConfig', () => {
       mode: 'auto',
       instance: 'eth4-eth5',
     }],
-    ['command-line mode wins', { ...base, mode: 'native' }, { mode: 'generic' }, {
+    ['the same mode in both is fine', { ...base, mode: 'native' }, { mode: 'native' }, {
+      ports: ['eth4', 'eth5'],
+      mode: 'native',
+      instance: 'eth4-eth5',
+    }],
+    ['command-line mode fills in', base, { mode: 'generic' }, {
       ports: ['eth4', 'eth5'],
       mode: 'generic',
       instance: 'eth4-eth5',
@@ -260,7 +265,7 @@ describe('mergeCliOverConfig', () => {
       netns: 'wire',
       instance: 'wire-eth4-eth5',
     }],
-    ['command-line netns wins', { ...base, netns: 'wire' }, { netns: 'lab' }, {
+    ['command-line netns fills in', base, { netns: 'lab' }, {
       ports: ['eth4', 'eth5'],
       mode: 'auto',
       netns: 'lab',
@@ -271,7 +276,7 @@ describe('mergeCliOverConfig', () => {
       mode: 'auto',
       instance: 'mine',
     }],
-    ['command-line instance wins', { ...base, instance: 'mine' }, { instance: 'yours' }, {
+    ['command-line instance fills in', base, { instance: 'yours' }, {
       ports: ['eth4', 'eth5'],
       mode: 'auto',
       instance: 'yours',
@@ -285,6 +290,9 @@ describe('mergeCliOverConfig', () => {
     ['different ports', base, { ports: ['eth2', 'eth3'] }, 'ports: command line says eth2 eth3 but l2bpf.yaml says eth4 eth5'],
     ['same ports swapped', base, { ports: ['eth5', 'eth4'] }, 'ports: command line says eth5 eth4 but l2bpf.yaml says eth4 eth5'],
     ['no ports anywhere', {}, {}, 'ports: not given: name two interfaces on the command line or in l2bpf.yaml'],
+    ['a mode flag against the file', { ...base, mode: 'native' }, { mode: 'generic' }, 'mode: command line says generic (--mode) but l2bpf.yaml says native'],
+    ['a netns flag against the file', { ...base, netns: 'wire' }, { netns: 'lab' }, 'netns: command line says lab (--netns) but l2bpf.yaml says wire'],
+    ['a name flag against the file', { ...base, instance: 'mine' }, { instance: 'yours' }, 'instance: command line says yours (--name) but l2bpf.yaml says mine'],
     ['bad mode flag', base, { mode: 'turbo' }, 'command line: mode: must be one of auto, native, generic, tc'],
     ['one port flag', {}, { ports: ['eth0'] }, 'command line: ports: must list exactly 2 interfaces'],
     ['duplicate port flags', {}, { ports: ['eth0', 'eth0'] }, 'command line: ports[1]: must differ from ports[0] (both are eth0)'],

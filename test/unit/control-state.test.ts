@@ -57,8 +57,8 @@ describe('desiredState', () => {
     expect(s.local).toEqual({ ipv4: '198.51.100.10', ipv4_plen: 24, ipv6_plen: 64, pad: 0, ipv6: '2001:db8:100::10' });
     expect([...s.tunnelIds]).toEqual([['pop1', 1], ['pop2', 2]]);
     expect(s.tunnels.map((t) => t.value)).toEqual([
-      { remote: '192.0.2.1', key: 42, flags: 7, ttl: 64, pad: 0, mtu: 1468, pad2: 0 },
-      { remote: '192.0.2.2', key: 0, flags: 0, ttl: 32, pad: 0, mtu: 1400, pad2: 0 },
+      { remote: '192.0.2.1', key: 42, flags: 7, ttl: 64, pad: 0, mtu: 1468, pad2: 0, name: 'pop1' },
+      { remote: '192.0.2.2', key: 0, flags: 0, ttl: 32, pad: 0, mtu: 1400, pad2: 0, name: 'pop2' },
     ]);
     expect(s.remotes).toEqual([{ key: '192.0.2.1', value: 1 }, { key: '192.0.2.2', value: 2 }]);
     expect(s.rules.map((r) => [r.key.family, r.key.prefixlen, r.value.count])).toEqual([
@@ -81,7 +81,7 @@ describe('desiredState', () => {
     expect(maps.l2_tunnels[1].value).toEqual(tunnels[0].value);
     expect(maps.l2_tunnels[2].value).toEqual(tunnels[1].value);
     for (const slot of [0, 3, 63]) {
-      expect(maps.l2_tunnels[slot].value).toEqual({ remote: '0.0.0.0', key: 0, flags: 0, ttl: 0, pad: 0, mtu: 0, pad2: 0 });
+      expect(maps.l2_tunnels[slot].value).toEqual({ remote: '0.0.0.0', key: 0, flags: 0, ttl: 0, pad: 0, mtu: 0, pad2: 0, name: '' });
     }
     expect(maps.l2_tun_remote).toBe(remotes);
     expect(maps.l2_rules).toBe(rules);

@@ -112,7 +112,7 @@ describe('remoteIndex', () => {
   const entry = (id: number, name: string, remote: string, key?: number): TunnelEntry => ({
     id,
     name,
-    value: { remote, key: key ?? 0, flags: (key !== undefined ? KEY : 0) | DF, ttl: 64, pad: 0, mtu: 1476, pad2: 0 },
+    value: { remote, key: key ?? 0, flags: (key !== undefined ? KEY : 0) | DF, ttl: 64, pad: 0, mtu: 1476, pad2: 0, name },
   });
   test.each([
     ['neither has a key', [entry(1, 'a', '192.0.2.1'), entry(2, 'b', '192.0.2.1')], 'tunnels.b.remote: same remote as tunnels.a'],

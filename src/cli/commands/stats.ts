@@ -1,5 +1,4 @@
-import { Opened } from '../../inspect/instance';
-import { readStats, Stats } from '../../inspect/stats';
+import { Opened, stats as readStats, Stats } from '../../index';
 import { printJson, table } from '../output';
 
 export function printStats(s: Stats, prev?: Stats): void {
@@ -15,7 +14,7 @@ export function printStats(s: Stats, prev?: Stats): void {
   if (s.tunnels.length) {
     const rows = [['tunnel', 'remote', 'encap pkts', 'encap bytes', 'decap pkts', 'decap bytes', 'to neigh', 'drops']];
     for (const t of s.tunnels) {
-      rows.push([`${t.id}`, t.remote, `${t.encap_packets}`, `${t.encap_bytes}`, `${t.decap_packets}`, `${t.decap_bytes}`, `${t.decap_neigh}`,
+      rows.push([t.name, t.remote, `${t.encap_packets}`, `${t.encap_bytes}`, `${t.decap_packets}`, `${t.decap_bytes}`, `${t.decap_neigh}`,
         t.drops.map((d) => `${d.reason}=${d.packets}`).join(' ') || '-']);
     }
     process.stdout.write(`${table(rows)}\n`);

@@ -1,0 +1,61 @@
+// status: every instance, its ports, hooks, links and programs, and what is
+// wrong with it (state `degraded` with the problems).
+import fs from 'fs';
+import { progInfoById } from '../bpf/info';
+import { inNetns, netnsPath, ifIndex } from '../bpf/sys';
+import * as bpf from '../bpf/libbpf';
+import { ourLink } from '../loader/hooks';
+import { listInstances } from '../loader/paths';
+import { wirePorts } from '../loader/instance';
+import { xdpFeatures, XDP_ACT } from '../net/netdev';
+import { openInstance } from './instance';
+
+export interface PortStatus {
+  name: string; ifindex: number; present: boolean; mode?: string; reason?: string; segmenter?: boolean;
+  linkId?: number; progId?: number; program?: string;
+}
+export interface InstanceStatus {
+  instance: string; state: 'attached' | 'degraded'; netns?: string; requested?: string;
+  since?: string; updated?: string; pinDir: string; ports: PortStatus[]; problems: string[];
+}
+
+export function runStatus(root: string): InstanceStatus[] {
+  return listInstances(root).map((name) => {
+    const inst = openInstance(root, name);
+    const r = inst.record;
+    const problems: string[] = [];
+    if (!r) problems.push('no instance record (attach did not finish?)');
+    const nsOk = !r?.netns || fs.existsSync(netnsPath(r.netns));
+    if (!nsOk) problems.push(`namespace ${r!.netns} is gone`);
+    const wire = r ? wirePorts(r) : [];
+    const ports: PortStatus[] = (r?.attachments ?? []).map((a) => {
+      const st: PortStatus = { name: a.ifname, ifindex: a.ifindex, present: false, mode: a.mode, reason: a.reason, ...(a.segmenter ? { segmenter: true } : {}) };
+      if (!nsOk) return st;
+      inNetns(r!.netns, () => {
+        st.present = ifIndex(a.ifname) === a.ifindex;
+        const l = ourLink(inst.paths.links, a.ifname);
+        if (l) {
+          bpf.closeFd(l.fd);
+          if (l.ifindex) { st.linkId = l.id; st.progId = l.progId; st.program = progInfoById(l.progId)?.name; }
+        }
+        // XDP redirects into the other port need it to take them: a veth
+        // whose peer loses GRO (or its XDP program) silently stops.
+        const other = wire.find((w) => w !== a);
+        if (a.mode === 'native' && other && st.present) {
+          const f = xdpFeatures(other.ifindex);
+          if (f !== undefined && (f & XDP_ACT.NDO_XMIT) === 0n) {
+            problems.push(`${other.ifname} no longer takes XDP-redirected frames (a veth whose peer lost GRO or its XDP program): frames from ${a.ifname} are dropped; re-attach with --mode tc (or auto), or turn GRO on at the peer`);
+          }
+        }
+      });
+      if (!st.present) problems.push(`port ${a.ifname} is gone or was re-created`);
+      else if (!st.linkId) problems.push(`port ${a.ifname} has no active l2bpf link`);
+      return st;
+    });
+    const iso = (s?: number) => (s ? new Date(s * 1000).toISOString() : undefined);
+    return {
+      instance: name, state: problems.length ? 'degraded' : 'attached', netns: r?.netns, requested: r?.requested,
+      since: iso(r?.attachedAt), updated: iso(r?.updatedAt), pinDir: inst.paths.dir, ports, problems,
+    };
+  });
+}
