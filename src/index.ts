@@ -3,6 +3,7 @@
 // BpfError: exit 1). src/cli/ only parses arguments and prints; it imports
 // nothing but this module.
 import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from './config';
+import { fieldPosition } from './config/load';
 import { attach as attachRequest, AttachResult } from './loader/attach';
 import { detach as detachNames, DetachResult, selectInstances } from './loader/detach';
 import { pinRoot } from './loader/paths';
@@ -56,7 +57,10 @@ export function attach(o: AttachOptions): AttachResult {
     });
   } catch (e) {
     // found only once the ports are known (a tunnel MTU the port cannot carry): still the file's fault
-    if (e instanceof ConfigError && e.file === undefined) throw new ConfigError({ file: where, field: e.field }, e.detail);
+    if (e instanceof ConfigError && e.file === undefined) {
+      const pos = o.config && e.field ? fieldPosition(o.config, e.field) : undefined;
+      throw new ConfigError({ file: where, ...pos, field: e.field }, e.detail);
+    }
     throw e;
   }
 }

@@ -83,3 +83,20 @@ function firstAliasPosition(doc: Document, lineCounter: LineCounter): Position {
   const offset = unresolved ?? first;
   return offset === undefined ? { line: 1, column: 1 } : offsetToPosition(lineCounter, offset);
 }
+
+/** Where a field such as `tunnels.pop.mtu` or `rules[2].dst` is in a config
+ * file, for a problem found after loading (at attach); undefined if unknown. */
+export function fieldPosition(path: string, field: string): Position | undefined {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter, prettyErrors: false });
+    const segs = field.split('.').flatMap((part) => {
+      const m = part.match(/^([^[]*)((?:\[\d+\])*)$/);
+      if (!m) return [part];
+      return [...(m[1] ? [m[1]] : []), ...[...m[2].matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]))];
+    });
+    return locate(doc, lineCounter, segs, false);
+  } catch {
+    return undefined;
+  }
+}

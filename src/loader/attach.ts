@@ -31,7 +31,7 @@ import { UndoStack } from './undo';
 import { failpoint } from './failpoint';
 import { applyState, pinnedMaxEntries } from './state';
 import { desiredState, DesiredState } from '../control';
-import { EffectiveConfig } from '../config';
+import { ConfigError, EffectiveConfig } from '../config';
 
 export interface AttachRequest {
   ports: [string, string];
@@ -151,7 +151,7 @@ function attachLocked(req: AttachRequest): AttachResult {
     return result(run, existing ? 'updated' : 'attached');
   } catch (e) {
     const failed = run.undo.rollback();
-    if (e instanceof UsageError) throw e;
+    if (e instanceof UsageError || e instanceof ConfigError) throw e; // exit 2: the user's to fix
     const msg = `attach ${req.name} failed: ${(e as Error).message}; rolled back`;
     throw new AttachError(failed.length ? `${msg} except: ${failed.join('; ')}` : msg, e);
   } finally {

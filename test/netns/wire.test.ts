@@ -84,6 +84,15 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     noResidue();
   });
 
+  test('a config problem found only at attach (a tunnel MTU the ports cannot carry) is a config error too: file, line, field, exit 2', () => {
+    const file = path.join(fs.mkdtempSync('/tmp/l2bpf-cfg-'), 'l2bpf.yaml');
+    fs.writeFileSync(file, 'ports: [eth2, eth3]\nlocal: 198.51.100.10/24\ntunnels:\n  pop:\n    remote: 203.0.113.2\n    mtu: 9000\nrules:\n  - {dst: 203.0.113.0/24, action: tunnel pop}\n');
+    const r = cli('attach', '--netns', lab.box, '-c', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}:6:10: tunnels.pop.mtu: 9000 is more than the port can carry`);
+    noResidue();
+  });
+
   test('native mode where the peers cannot take redirected frames: the cause and both remedies', () => {
     // kernel defaults on the hosts: GRO off, no XDP program on a0/b0
     const r = attach('--mode', 'native');
