@@ -415,3 +415,60 @@ export function testRun(progFd: number, input: TestRunIn): TestRunOut {
     ctx: ctxOut ? ctxOut.subarray(0, o.ctx_size_out) : undefined,
   };
 }
+
+// ---- BPF ring buffer (events from programs to the control plane). Reading
+// never blocks: consume() takes what is there and returns, and a running
+// reader calls it from a timer, so a daemon's event loop keeps turning.
+const SampleFn = named('l2_ring_sample_fn', () => koffi.proto('int l2_ring_sample_fn(void *ctx, void *data, size_t size)'));
+const rb = {
+  create: lib.func('void *ring_buffer__new(int map_fd, l2_ring_sample_fn *cb, void *ctx, const void *opts)'),
+  consume: lib.func('int ring_buffer__consume(void *rb)'),
+  free: lib.func('void ring_buffer__free(void *rb)'),
+};
+
+export class RingBufferReader {
+  private ptr: unknown;
+  private cb?: ReturnType<typeof koffi.register>;
+  private timer?: NodeJS.Timeout;
+
+  /** `onEvent` gets a copy of each record, in the order the programs wrote them. */
+  constructor(mapFd: number, onEvent: (data: Buffer) => void) {
+    this.cb = koffi.register((_ctx: unknown, data: unknown, size: number) => {
+      onEvent(Buffer.from(koffi.view(data, Number(size))));
+      return 0;
+    }, koffi.pointer(SampleFn));
+    const mark = libbpfLogMark();
+    try {
+      this.ptr = checkPtr(`open ring buffer (map fd ${mapFd})`, rb.create(mapFd, this.cb, null, null), mark);
+    } catch (e) {
+      koffi.unregister(this.cb);
+      throw e;
+    }
+  }
+
+  /** Delivers every record waiting now; returns how many. Never waits. */
+  consume(): number {
+    if (!this.ptr) throw new Error('ring buffer reader is closed');
+    return check('consume ring buffer', rb.consume(this.ptr));
+  }
+
+  /** Consumes every `intervalMs` on a timer that does not keep the process alive. */
+  start(intervalMs = 50): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.consume(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  close(): void {
+    this.stop();
+    if (this.ptr) rb.free(this.ptr);
+    this.ptr = undefined;
+    if (this.cb) koffi.unregister(this.cb);
+    this.cb = undefined;
+  }
+}

@@ -18,7 +18,9 @@ const LOCK_NB = 4;
 
 export function netnsPath(name: string): string { return `/run/netns/${name}`; }
 
-/** Runs fn with this thread in network namespace `name` (undefined = stay). */
+/** Runs fn with this thread in network namespace `name` (undefined = stay).
+ * Synchronous only: the namespace belongs to the thread, so an async fn would
+ * leave every other callback that runs meanwhile in `name`; it is refused. */
 export function inNetns<T>(name: string | undefined, fn: () => T): T {
   if (!name) return fn();
   let target: number;
@@ -31,7 +33,11 @@ export function inNetns<T>(name: string | undefined, fn: () => T): T {
   try {
     if (c.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns into ${name} failed: errno ${koffi.errno()}`);
     try {
-      return fn();
+      const r = fn();
+      if (r instanceof Promise || (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function')) {
+        throw new TypeError('inNetns runs synchronous code only: await outside it');
+      }
+      return r;
     } finally {
       if (c.setns(home, CLONE_NEWNET) !== 0) throw new Error(`setns back from ${name} failed: errno ${koffi.errno()}`);
     }
@@ -49,8 +55,24 @@ export function ifName(index: number): string | undefined {
   return p ? buf.toString('utf8').replace(/\0.*$/s, '') : undefined;
 }
 
-/** Exclusive lock on a folder (released when fd is closed). Waits up to
- * timeoutMs, polling, so a stuck peer gives a clear error, not a hang. */
+/** Exclusive lock on a folder, without waiting on the event loop: retries
+ * on a timer for up to timeoutMs (a stuck peer gives a clear error, not a
+ * hang). Resolves to the fd; closing it releases the lock. */
+export async function lockDirAsync(dir: string, timeoutMs = 10000): Promise<number> {
+  const fd = fs.openSync(dir, 'r');
+  const deadline = Date.now() + timeoutMs;
+  while (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    if (Date.now() > deadline) {
+      fs.closeSync(fd);
+      throw new UsageError(`another l2bpf command holds the lock on ${dir}`, 'wait for it to finish and try again');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return fd;
+}
+
+/** lockDir for one-shot commands (the CLI): the same, blocking the thread
+ * while it waits. A long-running process uses lockDirAsync. */
 export function lockDir(dir: string, timeoutMs = 10000): number {
   const fd = fs.openSync(dir, 'r');
   const deadline = Date.now() + timeoutMs;
