@@ -6,8 +6,8 @@ import path from 'path';
 export const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 export const RAWFRAME = path.resolve(__dirname, '..', '..', '..', 'test', 'helpers', 'rawframe.py');
 
-export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}): { code: number; out: string; err: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60000 });
+export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): { code: number; out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60000, cwd: opts.cwd, env: opts.env });
   const res = { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '' };
   if (res.code !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} -> ${res.code}: ${res.err}${res.out}`);
   return res;
