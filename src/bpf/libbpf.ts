@@ -114,6 +114,12 @@ const f = {
   map_set_pin_path: lib.func('int bpf_map__set_pin_path(void *map, const char *path)'),
   map_set_max_entries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t n)'),
   map_reuse_fd: lib.func('int bpf_map__reuse_fd(void *map, int fd)'),
+  map_type: lib.func('int bpf_map__type(void *map)'),
+  map_key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
+  map_value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
+  map_max_entries: lib.func('uint32_t bpf_map__max_entries(void *map)'),
+  map_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(void *map)'),
+  obj_btf: lib.func('void *bpf_object__btf(void *obj)'),
   obj_pin: lib.func('int bpf_obj_pin(int fd, const char *path)'),
   obj_get: lib.func('int bpf_obj_get(const char *path)'),
   obj_info: lib.func('int bpf_obj_get_info_by_fd(int fd, _Inout_ uint8_t *info, _Inout_ uint32_t *len)'),
@@ -234,6 +240,24 @@ export function mapNames(obj: BpfObject): string[] {
   for (let m = f.next_map(obj.ptr, null); m; m = f.next_map(obj.ptr, m)) out.push(f.map_name(m));
   return out;
 }
+/** What an opened (not yet loaded) object declares for map `name`. */
+export interface MapDef { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; valueTypeId: number }
+export function mapDef(obj: BpfObject, name: string): MapDef {
+  const m = mapPtr(obj, name);
+  return {
+    name, type: f.map_type(m), keySize: f.map_key_size(m), valueSize: f.map_value_size(m),
+    maxEntries: f.map_max_entries(m), valueTypeId: f.map_value_type_id(m),
+  };
+}
+/** The object's own BTF (raw), before it is loaded; undefined without BTF. */
+export function objectBtfRaw(obj: BpfObject): Buffer | undefined {
+  const btf = f.obj_btf(obj.ptr);
+  if (!btf) return undefined;
+  const size = [0];
+  const p = f.btf_raw(btf, size);
+  return p ? Buffer.from(koffi.view(p, size[0])) : undefined;
+}
+
 export function setMaxEntries(obj: BpfObject, name: string, n: number): void {
   check(`set max_entries of ${name}`, f.map_set_max_entries(mapPtr(obj, name), n));
 }

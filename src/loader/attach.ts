@@ -29,6 +29,7 @@ import { requirePrivilege } from './privilege';
 import { createSegmenter, deleteSegmenter, segmenterExists, segmenterNames } from './segmenter';
 import { UndoStack } from './undo';
 import { failpoint } from './failpoint';
+import { checkPinnedLayouts } from './layout';
 import { applyState, pinnedMaxEntries } from './state';
 import { desiredState, DesiredState } from '../control';
 import { ConfigError, EffectiveConfig } from '../config';
@@ -188,7 +189,13 @@ function phaseObjects(run: Run): void {
   const oldFlows = pinnedMaxEntries(flowsPin);
   if (oldFlows !== undefined && oldFlows !== desired.flowsSize) {
     log.warn(`flow cache resized ${oldFlows} -> ${desired.flowsSize}: learned flows start over`);
+    const oldFd = bpf.getPinned(flowsPin); // kept, so that a rollback puts the old table back
+    run.held.push(oldFd);
     fs.unlinkSync(flowsPin);
+    undo.push(`keep the flow cache of ${oldFlows} entries`, () => {
+      fs.rmSync(flowsPin, { force: true });
+      bpf.pin(oldFd, flowsPin);
+    });
   }
   const devmapPin = path.join(p.maps, DEVMAP);
   const files = new Set(run.rows.map((r) => HOOKS[r.mode].object));
@@ -197,6 +204,7 @@ function phaseObjects(run: Run): void {
     const obj = bpf.openObject(objectPath(file), p.maps);
     run.objects.set(file, obj);
     bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
+    checkPinnedLayouts(obj, p.maps, run.req.name); // a clear refusal, not libbpf's EINVAL
     const pinned = fs.existsSync(devmapPin) ? bpf.getPinned(devmapPin) : -1;
     if (pinned >= 0) { run.held.push(pinned); bpf.reuseMapFd(obj, DEVMAP, pinned); }
     bpf.loadObject(obj); // creates and pins the maps, or reuses the pinned ones

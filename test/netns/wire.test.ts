@@ -7,6 +7,7 @@
 import fs from 'fs';
 import path from 'path';
 import * as bpf from '../../src/bpf/libbpf';
+import { BpfMap } from '../../src/bpf/maps';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { parseJsonExact, JsonValue } from '../../src/btf';
 import { buildLab, destroyLab, HostOffloads, inNs, inNsTry, ip, l2bpf, Lab, sendRaw, setHostOffloads, sh, shaTransfer } from '../helpers/netns';
@@ -30,6 +31,11 @@ const tcxProgs = (ns: string, dev: string) => inNetns(ns, () => {
   return i ? [...bpf.progQuery(i, bpf.BPF_TCX_INGRESS), ...bpf.progQuery(i, bpf.BPF_TCX_EGRESS)] : [];
 });
 const xdpOf = (dev: string) => ip('-n', lab.box, '-d', 'link', 'show', dev);
+/** Id, size and entry count of a pinned map. */
+function BpfMapInfo(pin: string): { id: number; maxEntries: number; entries: number } {
+  const m = BpfMap.openPinned(pin);
+  try { return { id: m.info.id, maxEntries: m.info.maxEntries, entries: [...m.entries()].length }; } finally { m.close(); }
+}
 
 beforeAll(() => { lab = buildLab(`l2t${process.pid % 100000}-`); });
 afterAll(() => {
@@ -239,6 +245,43 @@ describe('refusals (one clear message, exit 2, nothing left behind)', () => {
     expect(f.err).toMatch(new RegExp(`failpoint ${fp} hit; rolled back`));
     noResidue();
     expect(sh('ip', ['netns', 'exec', lab.box, 'bpftool', 'net']).out).not.toMatch(/l2_xdp_in|l2_tc_in/);
+  });
+
+  test('a failed re-attach that resized the flow cache puts the old one back, entries and all', () => {
+    const dir = fs.mkdtempSync('/tmp/l2bpf-cfg-');
+    const cfg = (size: number) => { const f = path.join(dir, `${size}.yaml`); fs.writeFileSync(f, `ports: [eth2, eth3]\nlocal: 198.51.100.10/24\nflows: {size: ${size}}\n`); return f; };
+    try {
+      expect(cli('attach', '--netns', lab.box, '-c', cfg(1024)).code).toBe(0);
+      expect(pingOk(lab.a, '198.51.100.2')).toBe(true); // learns flows
+      const flows = () => BpfMapInfo(path.join(ROOT, fs.readdirSync(ROOT)[0], 'maps', 'l2_flows'));
+      const before = flows();
+      expect(before.maxEntries).toBe(1024);
+      const f = l2bpf(['attach', '--netns', lab.box, '-c', cfg(2048)], { ...env, L2BPF_FAILPOINT: 'after-record' });
+      expect(f.code).toBe(1);
+      expect(f.err).toMatch(/flow cache resized 1024 -> 2048/);
+      expect(flows()).toEqual(before); // the same map (id), its size and its entries
+    } finally {
+      cli('detach', '--all');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    noResidue();
+  });
+
+  test('pinned maps of another layout: refused naming each map and what differs, nothing changed', () => {
+    const maps = path.join(ROOT, 'old', 'maps');
+    fs.mkdirSync(maps, { recursive: true });
+    sh('bpftool', ['map', 'create', path.join(maps, 'l2_tunnels'), 'type', 'array', 'key', '4', 'value', '8', 'entries', '64', 'name', 'l2_tunnels']);
+    try {
+      const r = attach('--name', 'old');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/the pinned maps of instance old have another layout than this build: l2_tunnels: value size 8 -> \d+/);
+      expect(r.err).toMatch(/detach it first \(l2bpf detach --name old\)/);
+      expect(fs.readdirSync(maps)).toEqual(['l2_tunnels']);
+      expect(tcxProgs(lab.box, 'eth2')).toEqual([]);
+    } finally {
+      fs.rmSync(path.join(ROOT, 'old'), { recursive: true, force: true });
+    }
+    noResidue();
   });
 
   test('a failed mode change rolls back to the old hooks, still forwarding', () => {

@@ -2,6 +2,7 @@
 import { requirePrivilege } from '../../src/loader/privilege';
 import { UndoStack } from '../../src/loader/undo';
 import { UsageError } from '../../src/errors';
+import { layoutDiff } from '../../src/loader/layout';
 
 const caps = (...bits: number[]) => bits.reduce((acc, b) => acc | (1n << BigInt(b)), 0n);
 const NET_ADMIN = 12, SYS_ADMIN = 21, BPF = 39;
@@ -41,5 +42,18 @@ describe('UndoStack', () => {
     u.commit();
     expect(u.rollback()).toEqual([]);
     expect(done).toEqual([]);
+  });
+});
+
+describe('layoutDiff: what keeps a pinned map from being reused', () => {
+  const base = { type: 2, keySize: 4, valueSize: 48, maxEntries: 64, shape: 'struct l2_tunnel {remote@0:4, key@4:4}' };
+  test.each([
+    ['the same layout', base, []],
+    ['another type', { ...base, type: 1 }, ['type hash -> array']],
+    ['sizes and entries', { ...base, keySize: 8, valueSize: 16, maxEntries: 32 }, ['key size 8 -> 4', 'value size 16 -> 48', 'max entries 32 -> 64']],
+    ['same sizes, other fields (BTF)', { ...base, shape: 'struct l2_tunnel {remote@0:4, pad@4:4}' }, ['BTF struct l2_tunnel {remote@0:4, pad@4:4} -> struct l2_tunnel {remote@0:4, key@4:4}']],
+    ['a pinned map without BTF: sizes only', { ...base, shape: undefined }, []],
+  ])('%s', (_n, pinned, expected) => {
+    expect(layoutDiff(pinned, base)).toEqual(expected);
   });
 });
