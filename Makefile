@@ -12,7 +12,7 @@ BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 BPF_HDR  := $(wildcard bpf/include/*.h bpf/lib/*.h maps/*.h)
 TS_SRC   := $(shell find src test lab -name '*.ts' 2>/dev/null)
 
-.PHONY: all bpf ts deps test test-unit test-prog test-netns fuzz lab bench clean
+.PHONY: all bpf ts gen deps test test-unit test-prog test-netns fuzz lab bench clean
 all: bpf ts
 
 bpf: $(BPF_OBJ)
@@ -25,6 +25,12 @@ dist/.built: $(TS_SRC) tsconfig.json package.json
 	npx tsc -p .
 	@chmod +x dist/src/cli/main.js
 	@touch $@
+
+# src/generated/bpf.ts (map names, limits, flags) from the objects' BTF; run
+# after changing maps/ (test/unit/generated.test.ts fails while it is stale).
+gen: bpf ts
+	node dist/src/tools/gen-bpf.js $(BUILD) > src/generated/bpf.ts
+	npx tsc -p .
 
 # Installs Debian packages and npm modules only when something is missing.
 deps:

@@ -18,6 +18,20 @@ typedef __u8 l2_mac[6];
 typedef __u32 l2_ipv4;      /* network byte order */
 typedef __u8 l2_ipv6[16];   /* IPv6; IPv4 as ::ffff:a.b.c.d where both families share a field */
 
+/* Sizes and limits, shared with user space: an enum, not #defines, so that
+ * they reach BTF (anchored by l2_limits_btf in bpf/include/counters.h) and
+ * src/generated/bpf.ts is generated from the build, not copied by hand. */
+enum l2_limits {
+	L2_MAX_PORTS = 64,
+	L2_MAX_TUNNELS = 64,       /* tunnel ids 1..63; 0 = no tunnel */
+	L2_MAX_ATTACH = 8,         /* attachment rows in the instance record */
+	L2_RULE_ALTS = 8,          /* alternatives (by source) per destination prefix */
+	L2_RULES_MAX = 16384,
+	L2_FLOWS_DEFAULT = 262144,
+	L2_NEIGH_MAX = 4096,
+	L2_SCRATCH = 256,
+};
+
 /* Why a frame was dropped. Every drop in every program goes through
  * l2_drop() (bpf/include/counters.h) with one of these; names are read from
  * BTF by `l2bpf stats`, so renaming one here renames it everywhere. */
@@ -102,9 +116,11 @@ enum l2_mode_request {
 };
 
 /* One row of the attachment table: a program on a device's hook. */
-#define L2_ATT_PROMISC_WAS_ON (1 << 0) /* the port was promiscuous before attach */
-#define L2_ATT_SEGMENTER      (1 << 1) /* a device l2bpf created (segmenter pair) */
-#define L2_ATT_FORCED         (1 << 2) /* --force overrode a refusal for this port */
+enum l2_att_flags {
+	L2_ATT_PROMISC_WAS_ON = 1 << 0, /* the port was promiscuous before attach */
+	L2_ATT_SEGMENTER      = 1 << 1, /* a device l2bpf created (segmenter pair) */
+	L2_ATT_FORCED         = 1 << 2, /* --force overrode a refusal for this port */
+};
 struct l2_attachment {
 	l2_ifindex ifindex;       /* in the instance's network namespace */
 	enum l2_attach_mode mode;
@@ -115,7 +131,6 @@ struct l2_attachment {
 
 /* What `attach` set up, so that status, dump and detach need nothing but the
  * pin folder (array of one entry, key 0). Written only by user space. */
-#define L2_MAX_ATTACH 8
 struct l2_instance {
 	__u64 attached_at;        /* unix seconds, first attach */
 	__u64 updated_at;         /* unix seconds, last attach that changed state */
@@ -193,16 +208,17 @@ struct l2_rule_alt {
 	__u16 tunnel;          /* with L2_ACT_TUNNEL */
 	enum l2_action action;
 };
-#define L2_RULE_ALTS 8
 struct l2_rule {
 	__u32 count;
 	struct l2_rule_alt alt[L2_RULE_ALTS];
 };
 
 /* ---- GRE tunnels (array indexed by tunnel id, 1..L2_MAX_TUNNELS-1) */
-#define L2_TUN_KEY   (1 << 0)  /* RFC 2890 key present */
-#define L2_TUN_CSUM  (1 << 1)  /* RFC 2784 checksum present */
-#define L2_TUN_DF    (1 << 2)  /* set DF on the outer header */
+enum l2_tun_flags {
+	L2_TUN_KEY  = 1 << 0,  /* RFC 2890 key present */
+	L2_TUN_CSUM = 1 << 1,  /* RFC 2784 checksum present */
+	L2_TUN_DF   = 1 << 2,  /* set DF on the outer header */
+};
 struct l2_tunnel {
 	l2_ipv4 remote;        /* 0 = slot unused */
 	__u32 key;             /* host order */
@@ -248,15 +264,10 @@ struct l2_refused_cfg {
 };
 
 /* per-CPU scratch for checksums over frame bytes (not pinned: no state) */
-#define L2_SCRATCH 256
 struct l2_scratch {
 	__u8 b[L2_SCRATCH] __attribute__((aligned(8)));
 };
 
-#define L2_MAX_PORTS 64
-#define L2_MAX_TUNNELS 64
-#define L2_FLOWS_DEFAULT 262144
-#define L2_NEIGH_MAX 4096
-#define L2_RULES_MAX 16384
+
 
 #endif /* L2BPF_TYPES_H */

@@ -14,6 +14,10 @@
 /* Anchors enum l2_drop_reason in BTF, so user space can name the reasons
  * (an enum used only as constants would not be emitted). */
 const volatile enum l2_drop_reason l2_drop_reason_btf = L2_DROP_NONE;
+/* The same for the limits and flag sets user space reads from BTF (src/generated/bpf.ts). */
+const volatile enum l2_limits l2_limits_btf = L2_MAX_PORTS;
+const volatile enum l2_tun_flags l2_tun_flags_btf = L2_TUN_KEY;
+const volatile enum l2_att_flags l2_att_flags_btf = L2_ATT_FORCED;
 
 static __always_inline struct l2_port_stats *l2_count_rx(__u32 ifindex, __u64 len)
 {

@@ -8,6 +8,7 @@ import { formatJson, formatText, JsonValue, sumValues } from '../btf';
 import { UsageError } from '../errors';
 import { Opened } from './instance';
 import { View, VIEWS } from './views';
+import { MAPS } from '../generated/bpf';
 
 export interface DumpOptions { perCpu?: boolean }
 export interface MapDump { name: string; type: string; btf: boolean; entries: JsonValue[]; text: string[] }
@@ -18,8 +19,8 @@ export function mapNames(inst: Opened): string[] {
 
 /** Short names a person types: `l2bpf dump flows`. */
 export const MAP_ALIASES: Record<string, string> = {
-  flows: 'l2_flows', rules: 'l2_rules', tunnels: 'l2_tunnels', ports: 'l2_ports', neigh: 'l2_neigh',
-  moves: 'l2_mac_moves', local: 'l2_local', drops: 'l2_drops',
+  flows: MAPS.l2_flows, rules: MAPS.l2_rules, tunnels: MAPS.l2_tunnels, ports: MAPS.l2_ports, neigh: MAPS.l2_neigh,
+  moves: MAPS.l2_mac_moves, local: MAPS.l2_local, drops: MAPS.l2_drops,
 };
 
 export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOptions): MapDump[] {
@@ -79,7 +80,7 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
 
 /** Tunnel id -> the config's name (l2_tunnels), for views that print tunnels. */
 function tunnelNames(inst: Opened): (id: number) => string {
-  const file = path.join(inst.paths.maps, 'l2_tunnels');
+  const file = path.join(inst.paths.maps, MAPS.l2_tunnels);
   const names = new Map<number, string>();
   if (fs.existsSync(file)) {
     const m = BpfMap.openPinned(file);

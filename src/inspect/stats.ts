@@ -6,6 +6,7 @@ import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatJson, sumValues } from '../btf';
 import { Opened } from './instance';
+import { MAPS } from '../generated/bpf';
 
 export interface PortStats {
   port: string; ifindex: number;
@@ -36,7 +37,7 @@ export function reasonLabel(enumName: string): string {
 
 export function readStats(inst: Opened): Stats {
   const ports: PortStats[] = [];
-  const pmap = BpfMap.openPinned(path.join(inst.paths.maps, 'l2_port_stats'));
+  const pmap = BpfMap.openPinned(path.join(inst.paths.maps, MAPS.l2_port_stats));
   try {
     for (const e of pmap.entries()) {
       const ifindex = e.key.readUInt32LE(0);
@@ -55,7 +56,7 @@ export function readStats(inst: Opened): Stats {
   ports.sort((a, b) => order.indexOf(a.ifindex) - order.indexOf(b.ifindex));
 
   const drops: DropStats[] = [];
-  const dmap = BpfMap.openPinned(path.join(inst.paths.maps, 'l2_drops'));
+  const dmap = BpfMap.openPinned(path.join(inst.paths.maps, MAPS.l2_drops));
   try {
     const names = dmap.btf!.enumNames('l2_drop_reason');
     for (const e of dmap.entries()) {
@@ -74,8 +75,8 @@ export function readStats(inst: Opened): Stats {
 /** Per-tunnel counters for every configured tunnel (slot with a remote). */
 function readTunnels(inst: Opened): TunnelStats[] {
   const out: TunnelStats[] = [];
-  const cfgPath = path.join(inst.paths.maps, 'l2_tunnels');
-  const statPath = path.join(inst.paths.maps, 'l2_tun_stats');
+  const cfgPath = path.join(inst.paths.maps, MAPS.l2_tunnels);
+  const statPath = path.join(inst.paths.maps, MAPS.l2_tun_stats);
   if (!fs.existsSync(cfgPath) || !fs.existsSync(statPath)) return out;
   const cfg = BpfMap.openPinned(cfgPath);
   const st = BpfMap.openPinned(statPath);

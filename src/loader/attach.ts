@@ -33,6 +33,7 @@ import { checkPinnedLayouts } from './layout';
 import { applyState, pinnedMaxEntries } from './state';
 import { desiredState, DesiredState } from '../control';
 import { ConfigError, EffectiveConfig } from '../config';
+import { MAPS } from '../generated/bpf';
 
 export interface AttachRequest {
   ports: [string, string];
@@ -57,7 +58,7 @@ export interface AttachResult {
   warnings: string[];
 }
 
-const DEVMAP = 'l2_tx_ports'; // pinned here, see maps/l2bpf_maps.bpf.h
+const DEVMAP = MAPS.l2_tx_ports; // pinned here, see maps/l2bpf_maps.bpf.h
 /** Programs that count frames the kernel refuses after our redirect
  * (bpf/l2_refused.bpf.c), each linked while a port runs the hook it watches:
  * raw tracepoints (xdp:* for XDP, skb:kfree_skb for TC). */
@@ -185,7 +186,7 @@ function phaseObjects(run: Run): void {
   const { p, desired, undo } = run;
   if (!fs.existsSync(p.dir)) undo.push(`remove ${p.dir}`, () => fs.rmSync(p.dir, { recursive: true, force: true }));
   for (const d of [p.maps, p.progs, p.links]) fs.mkdirSync(d, { recursive: true });
-  const flowsPin = path.join(p.maps, 'l2_flows');
+  const flowsPin = path.join(p.maps, MAPS.l2_flows);
   const oldFlows = pinnedMaxEntries(flowsPin);
   if (oldFlows !== undefined && oldFlows !== desired.flowsSize) {
     log.warn(`flow cache resized ${oldFlows} -> ${desired.flowsSize}: learned flows start over`);
@@ -203,7 +204,7 @@ function phaseObjects(run: Run): void {
   for (const file of files) {
     const obj = bpf.openObject(objectPath(file), p.maps);
     run.objects.set(file, obj);
-    bpf.setMaxEntries(obj, 'l2_flows', desired.flowsSize);
+    bpf.setMaxEntries(obj, MAPS.l2_flows, desired.flowsSize);
     checkPinnedLayouts(obj, p.maps, run.req.name); // a clear refusal, not libbpf's EINVAL
     const pinned = fs.existsSync(devmapPin) ? bpf.getPinned(devmapPin) : -1;
     if (pinned >= 0) { run.held.push(pinned); bpf.reuseMapFd(obj, DEVMAP, pinned); }
@@ -279,8 +280,8 @@ function phaseForeign(run: Run): void {
 function phaseMaps(run: Run): void {
   const obj = run.objects.values().next().value as bpf.BpfObject;
   const tx = bpf.mapFd(obj, DEVMAP);
-  const ports = BpfMap.fromFd(bpf.mapFd(obj, 'l2_ports'), 'l2_ports');
-  const stats = BpfMap.fromFd(bpf.mapFd(obj, 'l2_port_stats'), 'l2_port_stats');
+  const ports = BpfMap.fromFd(bpf.mapFd(obj, MAPS.l2_ports), MAPS.l2_ports);
+  const stats = BpfMap.fromFd(bpf.mapFd(obj, MAPS.l2_port_stats), MAPS.l2_port_stats);
   const wire = run.rows.filter((r) => !r.segmenter);
   for (let i = 0; i < 2; i++) {
     const [me, peer] = [wire[i].ifindex, wire[1 - i].ifindex];
@@ -355,7 +356,7 @@ function phaseRefusals(run: Run): void {
   const obj = run.objects.get(REFUSED)!;
   const devmap = BpfMap.fromFd(bpf.mapFd(obj, DEVMAP), DEVMAP);
   const netnsIno = fs.statSync(req.netns ? netnsPath(req.netns) : '/proc/self/ns/net').ino;
-  BpfMap.fromFd(bpf.mapFd(obj, 'l2_refused_cfg'), 'l2_refused_cfg').update(0, { devmap_id: devmap.info.id, netns_ino: netnsIno });
+  BpfMap.fromFd(bpf.mapFd(obj, MAPS.l2_refused_cfg), MAPS.l2_refused_cfg).update(0, { devmap_id: devmap.info.id, netns_ino: netnsIno });
   for (const w of watchersFor(run)) {
     const fd = bpf.rawTracepointOpen(w.tracepoint, bpf.programFd(obj, w.program));
     run.held.push(fd);
@@ -403,7 +404,7 @@ function phaseRecord(run: Run): void {
     attachments: run.rows.map(({ progFd, old, oldMode, ...a }) => a), // eslint-disable-line @typescript-eslint/no-unused-vars
   };
   const obj = run.objects.values().next().value as bpf.BpfObject;
-  writeInstance(BpfMap.fromFd(bpf.mapFd(obj, 'l2_instance'), 'l2_instance'), record); // fd owned by the object
+  writeInstance(BpfMap.fromFd(bpf.mapFd(obj, MAPS.l2_instance), MAPS.l2_instance), record); // fd owned by the object
   failpoint('after-record');
 }
 

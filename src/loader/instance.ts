@@ -1,5 +1,6 @@
 // The instance record (map l2_instance, key 0): what attach set up, read back
 // by status, dump and detach. Decoded through the map's own BTF.
+import { ATT_FLAGS, MAPS } from '../generated/bpf';
 import fs from 'fs';
 import path from 'path';
 import { BpfMap } from '../bpf/maps';
@@ -31,7 +32,7 @@ export interface InstanceRecord {
 
 const HOOK_ENUM: Record<Hook, string> = { native: 'L2_MODE_NATIVE', generic: 'L2_MODE_GENERIC', tc: 'L2_MODE_TC' };
 const REQ_ENUM: Record<ModeRequest, string> = { auto: 'L2_REQ_AUTO', native: 'L2_REQ_NATIVE', generic: 'L2_REQ_GENERIC', tc: 'L2_REQ_TC' };
-const F = { PROMISC: 1, SEGMENTER: 2, FORCED: 4 }; // L2_ATT_* in maps/l2bpf_types.h
+const F = { PROMISC: ATT_FLAGS.L2_ATT_PROMISC_WAS_ON, SEGMENTER: ATT_FLAGS.L2_ATT_SEGMENTER, FORCED: ATT_FLAGS.L2_ATT_FORCED };
 const back = <T extends string>(m: Record<T, string>, v: unknown, dflt: T): T =>
   (Object.entries(m) as [T, string][]).find(([, e]) => e === v)?.[0] ?? dflt;
 
@@ -39,7 +40,7 @@ const back = <T extends string>(m: Record<T, string>, v: unknown, dflt: T): T =>
 export const wirePorts = (r: InstanceRecord): Attachment[] => r.attachments.filter((a) => !a.segmenter);
 
 export function readInstance(p: InstancePaths): InstanceRecord | undefined {
-  const file = path.join(p.maps, 'l2_instance');
+  const file = path.join(p.maps, MAPS.l2_instance);
   if (!fs.existsSync(file)) return undefined;
   const map = BpfMap.openPinned(file);
   try {
