@@ -6,7 +6,7 @@ import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from 
 import { fieldPosition } from './config/load';
 import { attach as attachRequest, AttachResult } from './loader/attach';
 import { detach as detachNames, DetachResult, selectInstances } from './loader/detach';
-import { pinRoot } from './loader/paths';
+import { pinRoot } from './instance/paths';
 import { openInstance, Opened, pickInstance } from './inspect/instance';
 import { dumpMaps, MapDump } from './inspect/dump';
 import { readStats, Stats } from './inspect/stats';
@@ -18,7 +18,7 @@ import { log } from './log';
 export { AttachError, BpfError, UsageError } from './errors';
 export { ConfigError } from './config';
 export { log } from './log';
-export { pinRoot, DEFAULT_PIN_ROOT } from './loader/paths';
+export { pinRoot, DEFAULT_PIN_ROOT } from './instance/paths';
 export type { AttachRequest, AttachResult } from './loader/attach';
 export type { DetachResult } from './loader/detach';
 export type { InstanceStatus, PortStatus } from './inspect/status';

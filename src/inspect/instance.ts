@@ -3,8 +3,8 @@
 import fs from 'fs';
 import { ifName, inNetns, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
-import { InstanceRecord, readInstance } from '../loader/instance';
-import { instancePaths, InstancePaths, listInstances } from '../loader/paths';
+import { InstanceRecord, readInstance } from '../instance/record';
+import { instancePaths, InstancePaths, listInstances } from '../instance/paths';
 
 export interface Opened { name: string; paths: InstancePaths; record?: InstanceRecord; ifname: (i: number) => string | undefined }
 

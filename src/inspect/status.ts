@@ -5,8 +5,8 @@ import { progInfoById } from '../bpf/info';
 import { inNetns, netnsPath, ifIndex } from '../bpf/sys';
 import * as bpf from '../bpf/libbpf';
 import { ourLink } from '../loader/hooks';
-import { listInstances } from '../loader/paths';
-import { wirePorts } from '../loader/instance';
+import { listInstances } from '../instance/paths';
+import { wirePorts } from '../instance/record';
 import { xdpFeatures, XDP_ACT } from '../net/netdev';
 import { openInstance } from './instance';
 

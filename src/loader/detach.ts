@@ -8,8 +8,8 @@ import { inNetns, ifIndex, lockDir, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { log } from '../log';
 import { setPromisc } from '../net/iproute';
-import { readInstance, wirePorts } from './instance';
-import { instancePaths, listInstances } from './paths';
+import { readInstance, wirePorts } from '../instance/record';
+import { instancePaths, listInstances } from '../instance/paths';
 import { requirePrivilege } from './privilege';
 import { deleteSegmenter, segmenterNames } from './segmenter';
 

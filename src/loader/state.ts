@@ -1,26 +1,24 @@
-// Writes the control plane's desired state into the loaded maps in place:
-// upserts first, then deletes what is no longer wanted, so forwarding never
-// sees a gap on re-attach.
+// Writes the control plane's desired state into the loaded maps in place,
+// through the one diff (src/control/diff.ts) over the encoded bytes: equal
+// entries are left alone, upserts go first, then deletes, so forwarding
+// never sees a gap on re-attach.
 import * as bpf from '../bpf/libbpf';
 import { BpfMap } from '../bpf/maps';
-import { DesiredState } from '../control';
+import { DesiredState, diff } from '../control';
 import { log } from '../log';
+
+const hex = (b: Buffer) => b.toString('hex');
 
 export function applyState(obj: bpf.BpfObject, desired: DesiredState): void {
   for (const [name, entries] of Object.entries(desired.maps)) {
     const map = BpfMap.fromFd(bpf.mapFd(obj, name), name); // fd owned by the object
-    const keep = new Set<string>();
-    for (const e of entries as Array<{ key: never; value: never }>) {
-      const key = map.encodeKey(e.key);
-      keep.add(key.toString('hex'));
-      map.update(key, e.value);
-    }
-    if (map.info.type === 2 /* array: every slot always exists */) continue;
-    let removed = 0;
-    for (const e of [...map.entries()]) {
-      if (!keep.has(e.key.toString('hex')) && map.delete(e.key)) removed++;
-    }
-    log.debug(`${name}: ${entries.length} entries written, ${removed} removed`);
+    const want = (entries as Array<{ key: never; value: never }>).map((e) => ({ key: hex(map.encodeKey(e.key)), value: hex(map.encodeVal(e.value)) }));
+    const have = [...map.entries()].map((e) => ({ key: hex(e.key), value: hex(e.values[0]) }));
+    const d = diff(have, want);
+    for (const u of d.upserts) map.update(Buffer.from(u.key, 'hex'), Buffer.from(u.value, 'hex'));
+    const array = map.info.type === 2; // every slot always exists: nothing to delete
+    if (!array) for (const k of d.deletes) map.delete(Buffer.from(k, 'hex'));
+    log.debug(`${name}: ${d.upserts.length} written, ${array ? 0 : d.deletes.length} removed, ${want.length - d.upserts.length} unchanged`);
   }
 }
 

@@ -6,7 +6,7 @@ import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatJson } from '../btf';
 import { InstancePaths } from './paths';
-import { Hook, ModeRequest } from './modes';
+import { Hook, ModeRequest } from '../loader/modes';
 
 /** A row of the attachment table: a program on a device's hook. */
 export interface Attachment {
