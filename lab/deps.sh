@@ -11,7 +11,7 @@ declare -A need=(
   [clang-16]=clang-16 [llvm-objcopy-16]=llvm-16 [bpftool]=bpftool [ip]=iproute2 [tc]=iproute2
   [ethtool]=ethtool [iperf3]=iperf3 [trafgen]=netsniff-ng [tcpdump]=tcpdump [tshark]=tshark
   [setpriv]=util-linux [ping]=iputils-ping [/usr/bin/python3]=python3 [nft]=nftables
-  [ovsdb-tool]=openvswitch-switch [sysctl]=procps [ss]=iproute2
+  [ovsdb-tool]=openvswitch-switch [sysctl]=procps [ss]=iproute2 [promtool]=prometheus
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -23,6 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "deps: installing Debian packages: $pkgs"
   export DEBIAN_FRONTEND=noninteractive
+  # Packages that carry a daemon (prometheus, openvswitch-switch) must not
+  # start it: we want their tools. Unless the machine already says so, a
+  # policy-rc.d for the length of the install does (and goes again).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq >/dev/null
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

@@ -12,6 +12,9 @@ import { dumpMaps, MapDump } from './inspect/dump';
 import { readStats, Stats } from './inspect/stats';
 import { runStatus, InstanceStatus } from './inspect/status';
 import { UsageError } from './errors';
+import { listInstances } from './instance/paths';
+import { toPrometheus } from './inspect/prometheus';
+import { Exporter, startExporter } from './inspect/exporter';
 import { configWarnings } from './config/warnings';
 import { log } from './log';
 
@@ -25,6 +28,7 @@ export type { InstanceStatus, PortStatus } from './inspect/status';
 export type { MapDump } from './inspect/dump';
 export type { Stats, PortStats, DropStats, TunnelStats } from './inspect/stats';
 export type { Opened } from './inspect/instance';
+export type { Exporter } from './inspect/exporter';
 export { configWarnings };
 export { stringifyJson } from './btf';
 export type { JsonValue } from './btf';
@@ -96,4 +100,24 @@ export function dump(o: Where & { name?: string; map?: string; perCpu?: boolean 
 /** Counters summed over CPUs: per port, per drop reason, per tunnel. */
 export function stats(o: Where & { name?: string } | Opened = {}): Stats {
   return readStats('paths' in o ? o : open(o));
+}
+
+/** The stats of every attached instance. */
+export function allStats(o: Where = {}): Stats[] {
+  const root = pinRoot(o.pinRoot);
+  return listInstances(root).map((n) => readStats(openInstance(root, n)));
+}
+
+/** Prometheus text format: every instance, or one. */
+export function prometheus(o: Where & { name?: string } = {}): string {
+  return toPrometheus(o.name !== undefined ? [stats(o)] : allStats(o));
+}
+
+/** Serves /metrics on `listen` (ADDR:PORT) until closed; every scrape reads the maps afresh. */
+export function exporter(o: Where & { listen: string }): Promise<Exporter> {
+  try {
+    return startExporter(o.listen, () => allStats(o));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

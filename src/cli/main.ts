@@ -75,10 +75,21 @@ const RUN: Record<string, (args: string[] | string | undefined, o: Opts) => void
   async stats(_a, o) {
     const given = (k: string) => program.commands.find((c) => c.name() === 'stats')!.getOptionValueSource(k) === 'cli';
     if (!o.watch && (given('interval') || given('count'))) throw new ArgError('--interval and --count go with --watch');
+    if (o.prometheus) { process.stdout.write(l2.prometheus({ ...where(), name: o.name })); return; }
     const inst = l2.open({ ...where(), name: o.name });
     if (o.watch) return watchStats(inst, o.interval, o.count ?? Infinity, Boolean(o.json));
     const s = l2.stats(inst);
     if (o.json) printJson(s); else printStats(s);
+  },
+  async exporter(_a, o) {
+    const e = await l2.exporter({ ...where(), listen: o.listen });
+    process.stderr.write(`l2bpf exporter: serving http://${e.address}/metrics (SIGTERM or Ctrl-C stops it)\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => { void e.close().then(resolve); };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    process.stderr.write('l2bpf exporter: stopped\n');
   },
 };
 

@@ -56,8 +56,13 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--watch', help: 'refresh with rates until interrupted (or --count)' },
       { flags: '--interval <seconds>', help: 'with --watch: seconds between refreshes', default: '1', check: 'positive-number', after: '--watch' },
       { flags: '--count <n>', help: 'with --watch: stop after n refreshes', check: 'positive-integer', after: '--watch' },
+      { flags: '--prometheus', help: 'print in the Prometheus text format (every instance unless --name)', conflicts: ['json', 'watch'] },
       json,
     ],
+  },
+  {
+    name: 'exporter', help: 'serve the counters of every instance at http://ADDR:PORT/metrics (Prometheus) until SIGTERM',
+    options: [{ flags: '--listen <addr:port>', help: 'where to listen, e.g. 127.0.0.1:9431', default: '127.0.0.1:9431' }],
   },
   {
     name: 'dump', args: '[map]', argsHelp: 'one map, e.g. l2_ports (or flows, rules, tunnels, ports, neigh, moves, local, drops)', usageArgs: '[MAP]',
