@@ -49,6 +49,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lab/common.sh
+. "$REPO/lab/common.sh"
 L2BPF=${L2BPF:-"node $REPO/dist/src/cli/main.js"}
 OUT=$REPO/build/bench-gre-results.json
 GEN_CPU=${GEN_CPU:-1}
@@ -63,7 +65,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--only) ONLY=$2; shift ;;
-	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) usage; exit 0 ;;
 	*) echo "bench-gre.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -77,13 +79,6 @@ for c in ${ALL//,/ }; do case ",$ONLY," in *",$c,"*) CONFIGS+=("$c") ;; esac; do
 # shellcheck source=lab/bench-lib.sh
 . "$REPO/lab/bench-lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-info() { printf '   %s\n' "$*"; }
-warn() { printf '!! %s\n' "$*" >&2; }
-l2() {
-	# shellcheck disable=SC2086
-	$L2BPF "$@"
-}
 
 A_MAC=02:00:5e:10:01:0a
 B_MAC=02:00:5e:10:01:0b

@@ -59,6 +59,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lab/common.sh
+. "$REPO/lab/common.sh"
 L2BPF=${L2BPF:-"node $REPO/dist/src/cli/main.js"}
 BENCH_MIN=${BENCH_MIN:-"node $REPO/dist/lab/bench-min.js"}
 OUT=${OUT:-$REPO/build/bench-results.json}
@@ -78,7 +80,7 @@ while [ $# -gt 0 ]; do
 	--out=*) OUT=${1#--out=} ;;
 	--only) ONLY=$2; shift ;;
 	--only=*) ONLY=${1#--only=} ;;
-	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -105,13 +107,6 @@ done
 # shellcheck source=lab/bench-lib.sh
 . "$REPO/lab/bench-lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-info() { printf '   %s\n' "$*"; }
-warn() { printf '!! %s\n' "$*" >&2; }
-l2() {
-	# shellcheck disable=SC2086
-	$L2BPF "$@"
-}
 bmin() {
 	# shellcheck disable=SC2086
 	$BENCH_MIN "$@"

@@ -30,6 +30,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lab/common.sh
+. "$REPO/lab/common.sh"
 L2BPF=${L2BPF:-"node $REPO/dist/src/cli/main.js"}
 P=${P:-l2lab-}
 INSTANCE=${INSTANCE:-l2lab}
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
 	--mode) MODE=$2; shift ;;
 	--mode=*) MODE=${1#--mode=} ;;
 	--down) DOWN_ONLY=1 ;;
-	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) usage; exit 0 ;;
 	*) echo "lab.sh: unknown argument '$1' (try --help)" >&2; exit 3 ;;
 	esac
 	shift
@@ -62,15 +64,7 @@ fi
 # shellcheck source=lab/netns.sh
 . "$REPO/lab/netns.sh"
 
-step() { printf '== %s\n' "$*"; }
-info() { printf '   %s\n' "$*"; }
-warn() { printf '!! %s\n' "$*" >&2; }
-
-# Run the CLI (word-split on purpose: L2BPF may be "node path" or "npx l2bpf").
-l2() {
-	# shellcheck disable=SC2086
-	$L2BPF "$@"
-}
+step() { say "$@"; }
 
 IPERF_PID=
 ATTACHED=0
