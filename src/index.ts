@@ -4,8 +4,8 @@
 // nothing but this module.
 import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from './config';
 import { fieldPosition } from './config/load';
-import { attach as attachRequest, AttachResult } from './loader/attach';
-import { detach as detachNames, DetachResult, selectInstances } from './loader/detach';
+import { attach as attachRequest, attachAsync as attachRequestAsync, AttachRequest, AttachResult } from './loader/attach';
+import { detach as detachNames, detachAsync as detachNamesAsync, DetachResult, selectInstances } from './loader/detach';
 import { pinRoot } from './instance/paths';
 import { openInstance, Opened, pickInstance } from './inspect/instance';
 import { dumpMaps, MapDump } from './inspect/dump';
@@ -48,35 +48,67 @@ export interface AttachOptions extends Where {
   force?: boolean;
 }
 
-/** Loads and checks the config, then attaches (or updates) the instance. */
-export function attach(o: AttachOptions): AttachResult {
+/** The attach request a config file and flags make (warnings logged). */
+function attachRequestOf(o: AttachOptions): AttachRequest {
   const file: Config = o.config ? loadConfig(o.config) : {};
   const where = o.config ?? 'the config file';
   const eff = mergeCliOverConfig(file, { ports: o.ports?.length ? o.ports : undefined, mode: o.mode, netns: o.netns, instance: o.name }, where);
   for (const w of configWarnings(file)) log.warn(`${where}: ${w}`);
+  return {
+    ports: eff.ports, config: eff, netns: eff.netns, mode: eff.mode, name: eff.instance, force: Boolean(o.force),
+    configHash: configHash(eff), pinRoot: pinRoot(o.pinRoot),
+  };
+}
+
+/** A config problem found only once the ports are known (a tunnel MTU the
+ * port cannot carry) is still the file's: name it, with the line. */
+function inFile(e: unknown, o: AttachOptions): unknown {
+  if (!(e instanceof ConfigError) || e.file !== undefined) return e;
+  const pos = o.config && e.field ? fieldPosition(o.config, e.field) : undefined;
+  return new ConfigError({ file: o.config ?? 'the config file', ...pos, field: e.field }, e.detail);
+}
+
+/** Loads and checks the config, then attaches (or updates) the instance. */
+export function attach(o: AttachOptions): AttachResult {
+  const req = attachRequestOf(o);
   try {
-    return attachRequest({
-      ports: eff.ports, config: eff, netns: eff.netns, mode: eff.mode, name: eff.instance, force: Boolean(o.force),
-      configHash: configHash(eff), pinRoot: pinRoot(o.pinRoot),
-    });
+    return attachRequest(req);
   } catch (e) {
-    // found only once the ports are known (a tunnel MTU the port cannot carry): still the file's fault
-    if (e instanceof ConfigError && e.file === undefined) {
-      const pos = o.config && e.field ? fieldPosition(o.config, e.field) : undefined;
-      throw new ConfigError({ file: where, ...pos, field: e.field }, e.detail);
-    }
-    throw e;
+    throw inFile(e, o);
+  }
+}
+
+/** attach for a daemon: the pin-folder lock is waited for on timers, so the
+ * event loop keeps turning (the attach itself is milliseconds of kernel work). */
+export async function attachAsync(o: AttachOptions): Promise<AttachResult> {
+  const req = attachRequestOf(o);
+  try {
+    return await attachRequestAsync(req);
+  } catch (e) {
+    throw inFile(e, o);
   }
 }
 
 export interface DetachOptions extends Where { ports?: string[]; netns?: string; name?: string; all?: boolean }
 
-/** Detaches by ports, by name, or all; conflicting selections are refused. */
-export function detach(o: DetachOptions): DetachResult[] {
+/** The instances a detach means; conflicting selections are refused. */
+function detachSelection(o: DetachOptions): { root: string; names: string[] } {
   const given = [o.ports?.length ? 'PORTS' : '', o.name !== undefined ? '--name' : '', o.all ? '--all' : ''].filter(Boolean);
   if (given.length > 1) throw new UsageError(`detach: ${given.join(' and ')} each choose instances: give one`, 'l2bpf detach eth2 eth3 | --name INSTANCE | --all');
   const root = pinRoot(o.pinRoot);
-  return detachNames(root, selectInstances(root, { ports: o.ports, netns: o.netns, name: o.name, all: o.all }));
+  return { root, names: selectInstances(root, { ports: o.ports, netns: o.netns, name: o.name, all: o.all }) };
+}
+
+/** Detaches by ports, by name, or all. */
+export function detach(o: DetachOptions): DetachResult[] {
+  const { root, names } = detachSelection(o);
+  return detachNames(root, names);
+}
+
+/** detach for a daemon: the lock is waited for on timers. */
+export async function detachAsync(o: DetachOptions): Promise<DetachResult[]> {
+  const { root, names } = detachSelection(o);
+  return detachNamesAsync(root, names);
 }
 
 /** Every instance (or one) with its ports and problems. */

@@ -15,7 +15,7 @@ import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { progInfo, progInfoById } from '../bpf/info';
 import { BpfMap } from '../bpf/maps';
-import { ifIndex, inNetns, lockDir, netnsPath } from '../bpf/sys';
+import { ifIndex, inNetns, lockDir, lockDirAsync, netnsPath } from '../bpf/sys';
 import { AttachError, UsageError } from '../errors';
 import { log } from '../log';
 import { isPromisc, LinkState, setPromisc } from '../net/iproute';
@@ -72,11 +72,28 @@ const usesXdp = (run: Run) => run.rows.some((r) => r.mode !== 'tc');
 const usesTc = (run: Run) => run.rows.some((r) => r.mode === 'tc');
 const watchersFor = (run: Run) => WATCHERS.filter((w) => (w.hook === 'xdp' ? usesXdp(run) : usesTc(run)));
 
-export function attach(req: AttachRequest): AttachResult {
+function attachChecks(req: AttachRequest): void {
   requirePrivilege('attach', req.netns);
   if (req.ports[0] === req.ports[1]) resolvePorts(req.ports); // throws the same-port error first
   ensureBpffs(req.pinRoot);
+}
+
+export function attach(req: AttachRequest): AttachResult {
+  attachChecks(req);
   const lock = lockDir(req.pinRoot);
+  try {
+    return inNetns(req.netns, () => attachLocked(req));
+  } finally {
+    fs.closeSync(lock);
+  }
+}
+
+/** attach for a long-running process: waits for the pin-folder lock on
+ * timers, so the event loop keeps turning; the attach itself is synchronous
+ * kernel work (milliseconds). */
+export async function attachAsync(req: AttachRequest): Promise<AttachResult> {
+  attachChecks(req);
+  const lock = await lockDirAsync(req.pinRoot);
   try {
     return inNetns(req.netns, () => attachLocked(req));
   } finally {

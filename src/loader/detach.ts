@@ -4,7 +4,7 @@
 // the kernel has dropped the attachment itself).
 import fs from 'fs';
 import * as bpf from '../bpf/libbpf';
-import { inNetns, ifIndex, lockDir, netnsPath } from '../bpf/sys';
+import { inNetns, ifIndex, lockDir, lockDirAsync, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { log } from '../log';
 import { setPromisc } from '../net/iproute';
@@ -38,6 +38,18 @@ export function detach(root: string, names: string[]): DetachResult[] {
   requirePrivilege('detach');
   if (!fs.existsSync(root)) return [];
   const lock = lockDir(root);
+  try {
+    return names.map((n) => detachOne(root, n));
+  } finally {
+    fs.closeSync(lock);
+  }
+}
+
+/** detach for a long-running process: waits for the lock on timers. */
+export async function detachAsync(root: string, names: string[]): Promise<DetachResult[]> {
+  requirePrivilege('detach');
+  if (!fs.existsSync(root)) return [];
+  const lock = await lockDirAsync(root);
   try {
     return names.map((n) => detachOne(root, n));
   } finally {
