@@ -55,19 +55,21 @@ export function ifName(index: number): string | undefined {
   return p ? buf.toString('utf8').replace(/\0.*$/s, '') : undefined;
 }
 
+/** One try at the lock; past the deadline, a clear error (and the fd closed). */
+function tryLock(fd: number, dir: string, deadline: number): boolean {
+  if (c.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  if (Date.now() <= deadline) return false;
+  fs.closeSync(fd);
+  throw new UsageError(`another l2bpf command holds the lock on ${dir}`, 'wait for it to finish and try again');
+}
+
 /** Exclusive lock on a folder, without waiting on the event loop: retries
  * on a timer for up to timeoutMs (a stuck peer gives a clear error, not a
  * hang). Resolves to the fd; closing it releases the lock. */
 export async function lockDirAsync(dir: string, timeoutMs = 10000): Promise<number> {
   const fd = fs.openSync(dir, 'r');
   const deadline = Date.now() + timeoutMs;
-  while (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    if (Date.now() > deadline) {
-      fs.closeSync(fd);
-      throw new UsageError(`another l2bpf command holds the lock on ${dir}`, 'wait for it to finish and try again');
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  while (!tryLock(fd, dir, deadline)) await new Promise((r) => setTimeout(r, 50));
   return fd;
 }
 
@@ -76,12 +78,6 @@ export async function lockDirAsync(dir: string, timeoutMs = 10000): Promise<numb
 export function lockDir(dir: string, timeoutMs = 10000): number {
   const fd = fs.openSync(dir, 'r');
   const deadline = Date.now() + timeoutMs;
-  while (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    if (Date.now() > deadline) {
-      fs.closeSync(fd);
-      throw new UsageError(`another l2bpf command holds the lock on ${dir}`, 'wait for it to finish and try again');
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  }
+  while (!tryLock(fd, dir, deadline)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   return fd;
 }

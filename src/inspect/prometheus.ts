@@ -2,7 +2,29 @@
 // `l2bpf stats --prometheus` and the `/metrics` of `l2bpf exporter`. The
 // instance is the label `l2bpf_instance` (Prometheus keeps `instance` for
 // the scrape target).
-import { Stats } from './stats';
+import { PortStats, Stats, TunnelStats } from './stats';
+
+type Counter<T> = { [K in keyof T]: T[K] extends bigint ? K : never }[keyof T];
+/** [metric, field, help] per port and per tunnel. */
+const PORT: Array<[string, Counter<PortStats>, string]> = [
+  ['rx_packets', 'rx_packets', 'Frames that arrived on the port.'],
+  ['rx_bytes', 'rx_bytes', 'Bytes of the frames that arrived on the port.'],
+  ['forwarded_packets', 'fwd_packets', 'Frames from the port sent on (to the other port or into a tunnel).'],
+  ['forwarded_bytes', 'fwd_bytes', 'Bytes of the frames from the port sent on.'],
+  ['answered_packets', 'answer_packets', 'Frames from the port the box answered itself (ARP, ND, ping).'],
+  ['answered_bytes', 'answer_bytes', 'Bytes of the frames the box answered.'],
+  ['dropped_packets', 'drop_packets', 'Frames from the port dropped (any reason).'],
+  ['dropped_bytes', 'drop_bytes', 'Bytes of the frames from the port dropped.'],
+];
+const TUNNEL: Array<[string, Counter<TunnelStats>, string]> = [
+  ['encap_packets', 'encap_packets', 'Packets wrapped in GRE toward the remote.'],
+  ['encap_bytes', 'encap_bytes', 'Inner bytes wrapped in GRE.'],
+  ['decap_packets', 'decap_packets', 'GRE packets from the remote unwrapped.'],
+  ['decap_bytes', 'decap_bytes', 'Inner bytes unwrapped.'],
+  ['gso_packets', 'gso_packets', 'GSO packets wrapped whole.'],
+  ['segmented_packets', 'segmented', 'GSO packets cut into segments before wrapping.'],
+  ['gso_decap_packets', 'gso_decap', 'GRO-merged GRE packets unwrapped whole.'],
+];
 
 interface Family { name: string; help: string; samples: Array<[Record<string, string>, bigint]> }
 
@@ -17,30 +39,14 @@ export function toPrometheus(all: Stats[]): string {
   };
   for (const s of all) {
     const inst = { l2bpf_instance: s.instance };
-    for (const p of s.ports) {
-      const l = { ...inst, port: p.port };
-      add('l2bpf_port_rx_packets_total', 'Frames that arrived on the port.', l, p.rx_packets);
-      add('l2bpf_port_rx_bytes_total', 'Bytes of the frames that arrived on the port.', l, p.rx_bytes);
-      add('l2bpf_port_forwarded_packets_total', 'Frames from the port sent on (to the other port or into a tunnel).', l, p.fwd_packets);
-      add('l2bpf_port_forwarded_bytes_total', 'Bytes of the frames from the port sent on.', l, p.fwd_bytes);
-      add('l2bpf_port_answered_packets_total', 'Frames from the port the box answered itself (ARP, ND, ping).', l, p.answer_packets);
-      add('l2bpf_port_answered_bytes_total', 'Bytes of the frames the box answered.', l, p.answer_bytes);
-      add('l2bpf_port_dropped_packets_total', 'Frames from the port dropped (any reason).', l, p.drop_packets);
-      add('l2bpf_port_dropped_bytes_total', 'Bytes of the frames from the port dropped.', l, p.drop_bytes);
-    }
+    for (const p of s.ports) for (const [m, f, help] of PORT) add(`l2bpf_port_${m}_total`, help, { ...inst, port: p.port }, p[f]);
     for (const d of s.drops) {
       add('l2bpf_dropped_packets_total', 'Frames dropped, by reason.', { ...inst, reason: d.reason }, d.packets);
       add('l2bpf_dropped_bytes_total', 'Bytes of the frames dropped, by reason.', { ...inst, reason: d.reason }, d.bytes);
     }
     for (const t of s.tunnels) {
       const l = { ...inst, tunnel: t.name, remote: t.remote };
-      add('l2bpf_tunnel_encap_packets_total', 'Packets wrapped in GRE toward the remote.', l, t.encap_packets);
-      add('l2bpf_tunnel_encap_bytes_total', 'Inner bytes wrapped in GRE.', l, t.encap_bytes);
-      add('l2bpf_tunnel_decap_packets_total', 'GRE packets from the remote unwrapped.', l, t.decap_packets);
-      add('l2bpf_tunnel_decap_bytes_total', 'Inner bytes unwrapped.', l, t.decap_bytes);
-      add('l2bpf_tunnel_gso_packets_total', 'GSO packets wrapped whole.', l, t.gso_packets);
-      add('l2bpf_tunnel_segmented_packets_total', 'GSO packets cut into segments before wrapping.', l, t.segmented);
-      add('l2bpf_tunnel_gso_decap_packets_total', 'GRO-merged GRE packets unwrapped whole.', l, t.gso_decap);
+      for (const [m, f, help] of TUNNEL) add(`l2bpf_tunnel_${m}_total`, help, l, t[f]);
       for (const d of t.drops) add('l2bpf_tunnel_dropped_packets_total', 'Packets of the tunnel dropped, by reason.', { ...l, reason: d.reason }, d.packets);
     }
   }

@@ -37,7 +37,7 @@ def pour(s, mbytes):
     return n, h.hexdigest()
 
 
-def serve(host, port, mbytes, seconds):
+def accept_one(host, port, seconds):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, port))
@@ -46,6 +46,11 @@ def serve(host, port, mbytes, seconds):
     print("ready", flush=True)
     conn, _ = srv.accept()
     conn.settimeout(seconds)
+    return conn
+
+
+def serve(host, port, mbytes, seconds):
+    conn = accept_one(host, port, seconds)
     n, d = pour(conn, mbytes)
     conn.shutdown(socket.SHUT_WR)
     conn.recv(1)
@@ -61,15 +66,7 @@ def fetch(host, port):
 
 
 def recv(host, port, seconds):
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, port))
-    srv.listen(1)
-    srv.settimeout(seconds)
-    print("ready", flush=True)
-    conn, _ = srv.accept()
-    conn.settimeout(seconds)
-    n, d = drain(conn)
+    n, d = drain(accept_one(host, port, seconds))
     print(n, d, flush=True)
 
 
