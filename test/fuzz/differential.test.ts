@@ -30,6 +30,7 @@ import { applyState } from '../../src/loader/state';
 import { mergeCliOverConfig, Config } from '../../src/config';
 import { Entry, LoadedObject, TC_ENTRY, wirePort, XDP_ENTRY } from '../helpers/wire';
 import { csum, ip4, ip6, pkt, withIpCsum } from '../helpers/packet';
+import { rng, Rng } from '../helpers/rng';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 100000);
 // make test uses a fixed seed (CI must be reproducible); make fuzz a new one each run
@@ -40,20 +41,6 @@ const LO = 1;
 const LOCAL = '198.51.100.10', LOCAL6 = '2001:db8:100::10';
 const REMOTES = ['203.0.113.2', '203.0.113.3', '203.0.113.4'];
 
-/** mulberry32: small, seedable, good enough to pick frames. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)], bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => int(256))) };
-}
-type Rng = ReturnType<typeof rng>;
 
 const V4_POOLS = ['203.0.113', '192.0.2', '198.51.100'];
 const addr4 = (r: Rng) => `${r.pick(V4_POOLS)}.${r.int(256)}`;

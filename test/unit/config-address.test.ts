@@ -16,18 +16,8 @@ import {
   prefixContains,
   toBytes16,
 } from '../../src/config';
+import { prng } from '../helpers/rng';
 
-// mulberry32: small, seeded, good enough to pick test data.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('parseAddress', () => {
   const ok: Array<[string, number[]]> = [

@@ -2,21 +2,13 @@
 // bad prefixes, actions and duplicates, and the limits of the BPF maps.
 
 import * as path from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config';
+import { loadConfig, parseConfig } from '../../src/config';
+import { messageOf } from '../helpers/config-errors';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/config');
 const FILE = 'l2bpf.yaml';
 const L = 'local: 198.51.100.10/24\n';
 
-function messageOf(text: string): string {
-  try {
-    parseConfig(text, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('errors in rules', () => {
   const T = `${L}tunnels:\n  pop1: {remote: 192.0.2.1}\n  pop2: {remote: 192.0.2.2}\nrules:\n`; // rules from line 6

@@ -2,20 +2,12 @@
 // what is accepted, and the exact file:line:col: field: message of what is
 // not (rules errors: config-rules.test.ts).
 
-import { Config, ConfigError, parseConfig } from '../../src/config';
+import { Config, parseConfig } from '../../src/config';
+import { messageOf } from '../helpers/config-errors';
 
 const FILE = 'l2bpf.yaml';
 const L = 'local: 198.51.100.10/24\n'; // tunnels need it
 
-function messageOf(text: string): string {
-  try {
-    parseConfig(text, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('valid configs', () => {
   const cases: Array<[string, string, Config]> = [

@@ -5,18 +5,8 @@
 
 import { ConfigError, RuleConfig } from '../../src/config';
 import { decide, lookup, RuleEntry, ruleEntries } from '../../src/control';
+import { prng } from '../helpers/rng';
 
-// mulberry32: small, seeded, good enough to pick test data.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const IDS = new Map([['a', 1], ['b', 2], ['c', 3]]);
 const NAMES = new Map([...IDS].map(([n, id]) => [id, n]));
