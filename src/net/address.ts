@@ -1,12 +1,14 @@
 // IPv4/IPv6 addresses and prefixes as byte arrays, for config checks and for
-// the control plane's map keys. Syntax is judged by node:net (strict: no
-// leading zeros in IPv4, no zone ids); the bytes are computed here.
-//
-// Why not ip-cidr: it is an ES module only, which our CommonJS build can
-// load in plain Node >= 20.19 but not under jest on Node 20, and its
-// toByteArray() is variable-length and signed. node:net needs no workaround.
+// the control plane's map keys. Prefixes are judged by ip-cidr (the design's
+// choice); node:net checks only what ip-cidr gets wrong or leaves out:
+// it takes a zone id (fe80::1%eth0/64) and a length with leading zeros
+// (/08), refuses the dotted IPv6 tail (::ffff:192.0.2.1), and its
+// toByteArray() is variable-length and signed, so the bytes are computed here.
+// ip-cidr is an ES module only: plain Node >= 20.19 requires it as it is,
+// jest transforms it (jest.config.js).
 
 import { isIPv4, isIPv6 } from 'node:net';
+import IPCIDR from 'ip-cidr';
 
 export type Family = 4 | 6;
 
@@ -71,9 +73,10 @@ export function parsePrefix(text: string): Prefix | string {
   const addr = parseAddress(text.slice(0, slash));
   if (addr === undefined) return 'is not an IPv4 or IPv6 address';
   const lenText = text.slice(slash + 1);
-  const len = /^(0|[1-9]\d{0,2})$/.test(lenText) ? Number(lenText) : NaN;
-  if (!(len <= BITS[addr.family])) return `prefix length must be 0..${BITS[addr.family]}`;
-  return { ...addr, len };
+  // the address in the plain form ip-cidr reads (full hex groups for IPv6)
+  const plain = addr.family === 4 ? addr.bytes.join('.') : Array.from({ length: 8 }, (_, i) => ((addr.bytes[2 * i] << 8) | addr.bytes[2 * i + 1]).toString(16)).join(':');
+  if (!/^(0|[1-9]\d{0,2})$/.test(lenText) || !IPCIDR.isValidCIDR(`${plain}/${lenText}`)) return `prefix length must be 0..${BITS[addr.family]}`;
+  return { ...addr, len: new IPCIDR(`${plain}/${lenText}`).address.subnetMask };
 }
 
 // Bits of byte i inside the first `len` bits, as a mask. Plain loops: these
