@@ -217,14 +217,26 @@ _seed_addr() {
 # Transmit checksum offload off (and with it TSO): see seed-README.md.
 _seed_txoff() { seed_x "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || seed_warn "ethtool -K $2 tx off failed in $1"; }
 
+# _seed_gre_opt ARG [NEXT]: the GRE options three commands share (--key N,
+# --key=N, --csum, --no-csum). Sets the caller's `key` / `csum` and returns
+# how many arguments it took: 0 when ARG is none of them.
+_seed_gre_opt() {
+	case "$1" in
+	--key) [ $# -ge 2 ] || { key=''; return 1; }; key=$2; return 2 ;; # no value: '' fails the key check
+	--key=*) key=${1#--key=}; return 1 ;;
+	--csum) csum=1; return 1 ;;
+	--no-csum) csum=0; return 1 ;;
+	esac
+	return 0
+}
+
 seed_up() {
 	local key=none csum=0 bridge=0 mode=gre box_side=off
+	local took
 	while [ $# -gt 0 ]; do
+		_seed_gre_opt "$1" "${2:-}" && took=0 || took=$?
+		if [ "$took" -gt 0 ]; then shift "$took"; continue; fi
 		case "$1" in
-		--key) key=$2; shift ;;
-		--key=*) key=${1#--key=} ;;
-		--csum) csum=1 ;;
-		--no-csum) csum=0 ;;
 		--bridge) bridge=1 ;;
 		--routed) mode=routed ;;
 		--box-side-offloads) box_side=on ;;
@@ -606,12 +618,11 @@ seed_gre_probe() {
 	local count=3 pcap='' force=0 wait=1.5
 	read -r cfg_key cfg_csum < <(seed_pop_config_get) || { seed_warn "POP not running (seed.sh up)"; return 3; }
 	key=$cfg_key csum=$cfg_csum
+	local took
 	while [ $# -gt 0 ]; do
+		_seed_gre_opt "$1" "${2:-}" && took=0 || took=$?
+		if [ "$took" -gt 0 ]; then shift "$took"; continue; fi
 		case "$1" in
-		--key) key=$2; shift ;;
-		--key=*) key=${1#--key=} ;;
-		--csum) csum=1 ;;
-		--no-csum) csum=0 ;;
 		--bad-csum) csum=1 bad=1 ;;
 		--inner) inner=$2; shift ;;
 		-6) inner=6 ;;
@@ -871,18 +882,13 @@ seed_main() {
 		;;
 	pop-mode) seed_pop_mode "${args[0]:-}" ;;
 	gre-config)
-		local key csum
+		local key csum took
 		read -r key csum < <(seed_pop_config_get) || { seed_warn "POP not running"; return 3; }
 		set -- "${args[@]}"
 		while [ $# -gt 0 ]; do
-			case "$1" in
-			--key) key=$2; shift ;;
-			--key=*) key=${1#--key=} ;;
-			--csum) csum=1 ;;
-			--no-csum) csum=0 ;;
-			*) seed_warn "gre-config: unknown option '$1'"; return 2 ;;
-			esac
-			shift
+			_seed_gre_opt "$1" "${2:-}" && took=0 || took=$?
+			[ "$took" -gt 0 ] || { seed_warn "gre-config: unknown option '$1'"; return 2; }
+			shift "$took"
 		done
 		seed_pop_config "$key" "$csum"
 		;;
