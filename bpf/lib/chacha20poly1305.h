@@ -14,15 +14,15 @@
 #include "ctx.h"
 
 struct l2_aead_state {
+	__u64 buf[8];        /* one block of data (8-byte words: XOR a word at a time) */
+	__u32 ks[16];        /* one block of keystream */
 	__u32 key[8];        /* ChaCha20 key, little-endian words */
 	__u32 nonce[3];
 	__u32 r[5], s[4];    /* Poly1305 key: r clamped (26-bit limbs), s */
 	__u32 h[5];          /* Poly1305 accumulator */
 	__u32 off, len;      /* where the data is in the packet, how long */
-	__u32 decrypt;       /* 1: MAC before XOR (the data is ciphertext) */
+	__u32 decrypt;       /* L2_AEAD_* */
 	__u32 err;
-	__u8 buf[64];        /* one block of data */
-	__u32 ks[16];        /* one block of keystream */
 };
 
 struct {
@@ -124,9 +124,9 @@ static __always_inline void l2_poly_finish(struct l2_aead_state *st, __u64 aad_l
 	__u32 h0, h1, h2, h3, h4, g0, g1, g2, g3, g4, c, mask;
 	__u64 f;
 
-	__builtin_memcpy(st->buf, &aad_len, 8); /* little-endian, as BPF is here (x86) */
-	__builtin_memcpy(st->buf + 8, &ct_len, 8);
-	l2_poly_block(st, st->buf);
+	st->buf[0] = aad_len; /* little-endian, as BPF is here (x86) */
+	st->buf[1] = ct_len;
+	l2_poly_block(st, (__u8 *)st->buf);
 	h0 = st->h[0]; h1 = st->h[1]; h2 = st->h[2]; h3 = st->h[3]; h4 = st->h[4];
 	c = h1 >> 26; h1 &= M; h2 += c;
 	c = h2 >> 26; h2 &= M; h3 += c;
@@ -176,27 +176,33 @@ static long l2_aead_step(__u64 i, void *vctx)
 	n = st->len - done;
 	if (n > 64)
 		n = 64;
-	__builtin_memset(st->buf, 0, 64);
-	if (n == 64 ? ctx_load(ctx, st->off + done, st->buf, 64) : ctx_load(ctx, st->off + done, st->buf, ((n - 1) & 63) + 1))
+	__u8 *bytes = (__u8 *)st->buf;
+	__u64 *ks = (__u64 *)st->ks;
+
+	if (n < 64)
+		for (j = 0; j < 8; j++)
+			st->buf[j] = 0;
+	if (n == 64 ? ctx_load(ctx, st->off + done, bytes, 64) : ctx_load(ctx, st->off + done, bytes, ((n - 1) & 63) + 1))
 		goto fail;
 	if (st->decrypt == L2_AEAD_MAC) {
 		for (b = 0; b < 4; b++)
 			if (b * 16 < n)
-				l2_poly_block(st, st->buf + b * 16);
+				l2_poly_block(st, bytes + b * 16);
 		return 0;
 	}
 	l2_chacha_block(st, (__u32)i + 1);
-	for (j = 0; j < 64; j++)
-		st->buf[j] ^= ((__u8 *)st->ks)[j];
+	for (j = 0; j < 8; j++)
+		st->buf[j] ^= ks[j];
 	if (st->decrypt == L2_AEAD_ENCRYPT) {
-		for (j = 0; j < 64; j++) /* the MAC pads the ciphertext with zeros */
-			if (j >= n)
-				st->buf[j] = 0;
+		if (n < 64) /* the MAC pads the ciphertext with zeros */
+			for (j = 0; j < 64; j++)
+				if (j >= n)
+					bytes[j] = 0;
 		for (b = 0; b < 4; b++)
 			if (b * 16 < n)
-				l2_poly_block(st, st->buf + b * 16);
+				l2_poly_block(st, bytes + b * 16);
 	}
-	if (n == 64 ? ctx_store(ctx, st->off + done, st->buf, 64) : ctx_store(ctx, st->off + done, st->buf, ((n - 1) & 63) + 1))
+	if (n == 64 ? ctx_store(ctx, st->off + done, bytes, 64) : ctx_store(ctx, st->off + done, bytes, ((n - 1) & 63) + 1))
 		goto fail;
 	return 0;
 fail:
@@ -226,9 +232,10 @@ static __always_inline int l2_chacha20poly1305(l2_ctx *ctx, const __u8 *key, con
 	st->err = 0;
 	l2_poly_init(st);
 	if (aad_len) {
+		__u8 *b = (__u8 *)st->buf;
 		for (i = 0; i < 16; i++)
-			st->buf[i] = i < aad_len ? aad[i] : 0;
-		l2_poly_block(st, st->buf);
+			b[i] = i < aad_len ? aad[i] : 0;
+		l2_poly_block(st, b);
 	}
 	st->decrypt = decrypt ? L2_AEAD_MAC : L2_AEAD_ENCRYPT;
 	bpf_loop(nblocks, l2_aead_step, &cb, 0);
@@ -238,9 +245,9 @@ static __always_inline int l2_chacha20poly1305(l2_ctx *ctx, const __u8 *key, con
 		l2_poly_finish(st, aad_len, len, tag);
 		return 0;
 	}
-	l2_poly_finish(st, aad_len, len, st->buf + 16);
+	l2_poly_finish(st, aad_len, len, (__u8 *)st->buf + 16);
 	for (i = 0; i < 16; i++) /* every byte compared: no early exit on the first difference */
-		diff |= st->buf[16 + i] ^ tag[i];
+		diff |= ((__u8 *)st->buf)[16 + i] ^ tag[i];
 	if (diff)
 		return -2;
 	st->decrypt = L2_AEAD_DECRYPT;
