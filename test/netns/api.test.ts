@@ -17,7 +17,7 @@ afterAll(() => {
 
 test('attachAsync waits for a held lock on timers, then attaches; detachAsync too', async () => {
   fs.mkdirSync(ROOT, { recursive: true });
-  const holder = spawn('flock', [ROOT, 'sleep', '0.5']);
+  const holder = spawn('flock', [ROOT, 'sleep', '0.5'], { stdio: 'ignore', detached: true });
   await new Promise((r) => setTimeout(r, 150));
   let ticks = 0;
   const t = setInterval(() => { ticks++; }, 20);
@@ -33,7 +33,7 @@ test('attachAsync waits for a held lock on timers, then attaches; detachAsync to
     expect(l2.status({ pinRoot: ROOT })).toEqual([]);
   } finally {
     clearInterval(t);
-    holder.kill();
+    try { process.kill(-holder.pid!, 'SIGTERM'); } catch { /* done already */ } // flock and its sleep, which holds the lock too
   }
 });
 

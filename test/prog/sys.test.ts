@@ -14,7 +14,7 @@ describe('lockDirAsync', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('waits for a holder on timers: the event loop keeps running, the lock comes when it is free', async () => {
-    const holder = spawn('flock', [dir, 'sleep', '0.6']);
+    const holder = spawn('flock', [dir, 'sleep', '0.6'], { stdio: 'ignore', detached: true });
     await new Promise((r) => setTimeout(r, 150)); // let it take the lock
     expect(spawnSync('flock', ['-n', dir, 'true']).status).not.toBe(0); // held: there is something to wait for
     let ticks = 0;
@@ -23,18 +23,18 @@ describe('lockDirAsync', () => {
     clearInterval(t);
     expect(spawnSync('flock', ['-n', dir, 'true']).status).not.toBe(0); // now ours
     fs.closeSync(fd);
-    holder.kill();
+    try { process.kill(-holder.pid!, 'SIGTERM'); } catch { /* done already */ } // flock and its sleep, which holds the lock too
     // a blocking wait would have let no timer fire before it returned
     expect(ticks).toBeGreaterThan(0);
   });
 
   test('a holder that never lets go gives a clear error after the timeout', async () => {
-    const holder = spawn('flock', [dir, 'sleep', '5']);
+    const holder = spawn('flock', [dir, 'sleep', '5'], { stdio: 'ignore', detached: true });
     await new Promise((r) => setTimeout(r, 150));
     try {
       await expect(lockDirAsync(dir, 300)).rejects.toThrow(/another l2bpf command holds the lock on/);
     } finally {
-      holder.kill();
+      try { process.kill(-holder.pid!, 'SIGTERM'); } catch { /* done already */ } // flock and its sleep, which holds the lock too
     }
   });
 });
