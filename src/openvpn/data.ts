@@ -42,7 +42,8 @@ export function encryptData(k: DirectionKey, h: DataHeader, plaintext: Buffer): 
   out[0] = (h.opcode << 3) | (h.keyId & 7);
   if (h.opcode === P_DATA_V2) out.writeUIntBE(h.peerId ?? 0, 1, 3);
   out.writeUInt32BE(h.packetId, head - 4);
-  const c = crypto.createCipheriv(NODE[k.cipher], k.key, nonce(h.packetId, k.iv), { authTagLength: 16 } as crypto.CipherGCMOptions);
+  // typed as GCM: @types/node 20 has no overload for chacha20-poly1305, whose cipher has the same AEAD methods
+  const c = crypto.createCipheriv(NODE[k.cipher] as crypto.CipherGCMTypes, k.key, nonce(h.packetId, k.iv), { authTagLength: 16 });
   c.setAAD(h.opcode === P_DATA_V2 ? out.subarray(0, aad) : out.subarray(1, 1 + aad), { plaintextLength: plaintext.length });
   c.update(plaintext).copy(out, head + 16);
   c.final();
@@ -65,7 +66,7 @@ export function decryptData(k: DirectionKey, d: Buffer): Buffer | undefined {
   const h = dataHeader(d);
   if (!h || h.packetId === 0) return undefined;
   const { aad, head } = layout(h.opcode);
-  const c = crypto.createDecipheriv(NODE[k.cipher], k.key, nonce(h.packetId, k.iv), { authTagLength: 16 } as crypto.CipherGCMOptions);
+  const c = crypto.createDecipheriv(NODE[k.cipher] as crypto.CipherGCMTypes, k.key, nonce(h.packetId, k.iv), { authTagLength: 16 });
   c.setAAD(h.opcode === P_DATA_V2 ? d.subarray(0, aad) : d.subarray(1, 1 + aad), { plaintextLength: d.length - head - 16 });
   c.setAuthTag(d.subarray(head, head + 16));
   const pt = c.update(d.subarray(head + 16));
