@@ -52,7 +52,7 @@ test('exporter serves /metrics until SIGTERM, then stops cleanly', async () => {
   const ex = spawn('nsenter', [`--net=/run/netns/${lab.box}`, 'node', CLI, 'exporter', '--listen', '127.0.0.1:0'], { env: { ...process.env, ...env } });
   let err = '';
   ex.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise<number | null>((r) => ex.on('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => ex.on('close', (code) => r(code))); // close: after its stderr is read to the end
   try {
     for (let i = 0; i < 100 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
     const url = err.match(/serving (http:\/\/127\.0\.0\.1:\d+\/metrics)/)![1];
