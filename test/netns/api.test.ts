@@ -1,7 +1,7 @@
 // The library as a long-running process uses it: attachAsync and detachAsync
 // wait for the pin-folder lock without blocking the event loop, then do the
 // same work as the CLI (here, in this jest process itself).
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import * as l2 from '../../src';
 import { buildLab, destroyLab, inNsTry, Lab } from '../helpers/netns';
@@ -17,8 +17,10 @@ afterAll(() => {
 
 test('attachAsync waits for a held lock on timers, then attaches; detachAsync too', async () => {
   fs.mkdirSync(ROOT, { recursive: true });
-  const holder = spawn('flock', [ROOT, 'sleep', '0.5'], { stdio: 'ignore', detached: true });
-  await new Promise((r) => setTimeout(r, 150));
+  const holder = spawn('flock', [ROOT, 'sleep', '1'], { stdio: 'ignore', detached: true });
+  const held = () => spawnSync('flock', ['-n', ROOT, 'true']).status !== 0;
+  for (let i = 0; i < 40 && !held(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(held()).toBe(true); // there is something to wait for
   let ticks = 0;
   const t = setInterval(() => { ticks++; }, 20);
   try {

@@ -15,8 +15,9 @@ describe('lockDirAsync', () => {
 
   test('waits for a holder on timers: the event loop keeps running, the lock comes when it is free', async () => {
     const holder = spawn('flock', [dir, 'sleep', '0.6'], { stdio: 'ignore', detached: true });
-    await new Promise((r) => setTimeout(r, 150)); // let it take the lock
-    expect(spawnSync('flock', ['-n', dir, 'true']).status).not.toBe(0); // held: there is something to wait for
+    const held = () => spawnSync('flock', ['-n', dir, 'true']).status !== 0;
+    for (let i = 0; i < 40 && !held(); i++) await new Promise((r) => setTimeout(r, 10)); // let it take the lock
+    expect(held()).toBe(true); // there is something to wait for
     let ticks = 0;
     const t = setInterval(() => { ticks++; }, 20);
     const fd = await lockDirAsync(dir, 5000);
@@ -30,7 +31,7 @@ describe('lockDirAsync', () => {
 
   test('a holder that never lets go gives a clear error after the timeout', async () => {
     const holder = spawn('flock', [dir, 'sleep', '5'], { stdio: 'ignore', detached: true });
-    await new Promise((r) => setTimeout(r, 150));
+    for (let i = 0; i < 40 && spawnSync('flock', ['-n', dir, 'true']).status === 0; i++) await new Promise((r) => setTimeout(r, 10));
     try {
       await expect(lockDirAsync(dir, 300)).rejects.toThrow(/another l2bpf command holds the lock on/);
     } finally {
