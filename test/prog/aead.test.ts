@@ -12,6 +12,7 @@ import { rng } from '../helpers/rng';
 
 const REPO = path.resolve(__dirname, '../../..');
 const HDR = 32 + 12 + 1 + 16;
+const PINS = `/sys/fs/bpf/l2bpf-aead-${process.pid}`;
 
 describe('ChaCha20-Poly1305 in BPF against node:crypto', () => {
   let dir: string;
@@ -21,7 +22,9 @@ describe('ChaCha20-Poly1305 in BPF against node:crypto', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l2bpf-aead-'));
     execFileSync('clang-16', ['-target', 'bpf', '-mcpu=v3', '-g', '-O2', '-I', path.join(REPO, 'maps'), '-I', path.join(REPO, 'bpf/include'), '-I', path.join(REPO, 'bpf'),
       '-I/usr/include/x86_64-linux-gnu', '-c', path.join(REPO, 'test/fixtures/bpf/aead.bpf.c'), '-o', `${dir}/aead.o`]);
-    obj = bpf.openObject(`${dir}/aead.o`);
+    // its maps pin by name (the shared headers): into a folder of this run, not bpffs' root
+    fs.mkdirSync(PINS, { recursive: true });
+    obj = bpf.openObject(`${dir}/aead.o`, PINS);
     bpf.loadObject(obj);
     enc = bpf.programFd(obj, 'aead_encrypt');
     dec = bpf.programFd(obj, 'aead_decrypt');
@@ -29,6 +32,7 @@ describe('ChaCha20-Poly1305 in BPF against node:crypto', () => {
   afterAll(() => {
     bpf.closeObject(obj);
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(PINS, { recursive: true, force: true });
   });
 
   const frame = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag = Buffer.alloc(16)) => {
