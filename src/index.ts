@@ -17,6 +17,9 @@ import { toPrometheus } from './inspect/prometheus';
 import { Exporter, startExporter } from './inspect/exporter';
 import { configWarnings } from './config/warnings';
 import { log } from './log';
+import fs from 'fs';
+import path from 'path';
+import { enterNetns } from './bpf/sys';
 
 export { AttachError, BpfError, UsageError } from './errors';
 export { ConfigError } from './config';
@@ -152,4 +155,23 @@ export function exporter(o: Where & { listen: string }): Promise<Exporter> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+// ---- OpenVPN server (issue 9)
+export type { PeerInfo } from './openvpn/server';
+export interface OpenvpnRunOptions { config: string; netns?: string; name?: string; uplinks?: string[]; bpf?: boolean }
+/** Starts an OpenVPN-compatible server from an OpenVPN server config file; stop() ends it. */
+export async function openvpn(o: OpenvpnRunOptions): Promise<import('./openvpn/server').OpenvpnServer> {
+  const { parseOvpnConfig } = await import('./openvpn/config');
+  const { OpenvpnServer } = await import('./openvpn/server');
+  let text: string;
+  try {
+    text = fs.readFileSync(o.config, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${o.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const config = parseOvpnConfig(text, o.config);
+  for (const n of config.notices) log.info(n);
+  if (o.netns) enterNetns(o.netns);
+  return OpenvpnServer.start({ config, baseDir: path.dirname(path.resolve(o.config)) });
 }

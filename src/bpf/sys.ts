@@ -47,6 +47,23 @@ export function inNetns<T>(name: string | undefined, fn: () => T): T {
   }
 }
 
+/** Moves this thread into network namespace `name` for good: a daemon
+ * (`l2bpf openvpn --netns`) does it once before it opens any socket or
+ * device, so everything it creates and every child it spawns is there. */
+export function enterNetns(name: string): void {
+  let target: number;
+  try {
+    target = fs.openSync(netnsPath(name), 'r');
+  } catch {
+    throw new UsageError(`network namespace '${name}' does not exist (no ${netnsPath(name)})`, 'list them with: ip netns list');
+  }
+  try {
+    if (c.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns into ${name} failed: errno ${koffi.errno()}`);
+  } finally {
+    fs.closeSync(target);
+  }
+}
+
 /** ifindex of an interface in the current thread's namespace, or 0. */
 export function ifIndex(name: string): number { return c.nametoindex(name); }
 export function ifName(index: number): string | undefined {

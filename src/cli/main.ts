@@ -81,6 +81,14 @@ const RUN: Record<string, (args: string[] | string | undefined, o: Opts) => void
     const s = l2.stats(inst);
     if (o.json) printJson(s); else printStats(s);
   },
+  async openvpn(conf, o) {
+    const s = await l2.openvpn({ config: conf as string, netns: o.netns, name: o.name, uplinks: o.uplink, bpf: o.bpf });
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => { void s.stop(sig).then(resolve); };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
   async exporter(_a, o) {
     const e = await l2.exporter({ ...where(), listen: o.listen });
     process.stderr.write(`l2bpf exporter: serving http://${e.address}/metrics (SIGTERM or Ctrl-C stops it)\n`);

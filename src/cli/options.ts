@@ -70,6 +70,16 @@ export const COMMANDS: CommandSpec[] = [
     options: [name, { flags: '--per-cpu', help: 'per-CPU maps: one value per CPU instead of the sum' }, { ...json, help: "print as JSON (bpftool's `formatted` layout)" }],
   },
   {
+    name: 'openvpn', args: '<config>', argsHelp: "an OpenVPN server config (OpenVPN's own syntax)", usageArgs: 'SERVER.CONF',
+    help: 'run an OpenVPN-compatible server in the foreground: control channel here, data channel in BPF (SIGTERM stops it)',
+    options: [
+      { flags: '--netns <name>', help: 'run in this network namespace' },
+      { flags: '--name <instance>', help: 'instance name (default: openvpn-DEV)' },
+      { flags: '--uplink <if...>', help: 'interfaces the clients arrive on (default: the route to each client)' },
+      { flags: '--no-bpf', help: 'run the data channel in TypeScript only (the slow path, for comparison)' },
+    ],
+  },
+  {
     name: 'detach', args: '[ports...]', argsHelp: 'the two ports of the instance', usageArgs: '[eth2 eth3 | --name INSTANCE | --all]',
     help: 'remove l2bpf from two ports (or --name / --all): programs, pins, promiscuous mode',
     options: [

@@ -1,0 +1,129 @@
+// The data plane the control plane drives, in ovpn-dco's terms (peers with
+// up to two live keys, one of them the tx key). userPlane is the TypeScript
+// one: node:crypto over the tun fd and the UDP socket. It is the slow path
+// under the BPF plane (what BPF hands on reaches it) and the whole data
+// channel when BPF is not attached.
+import { decryptData, DirectionKey, encryptData, P_DATA_V2, PING, ReplayWindow } from './data';
+
+export interface PeerSpec { peerId: number; address: string; port: number; vpn4?: string; vpn6?: string }
+export interface KeySpec { keyId: number; rx: DirectionKey; tx: DirectionKey }
+export interface PeerCounters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; lastRx: number; lastTx: number }
+
+/** Why a datagram the plane was given did not become a packet. */
+export type DropReason = 'unknown-peer' | 'unknown-key' | 'bad-tag' | 'replay' | 'spoofed-source' | 'truncated' | 'ping';
+
+export interface DataPlane {
+  addPeer(p: PeerSpec): void;
+  removePeer(peerId: number): void;
+  /** A new key for rx (and tx once setTxKey names it). */
+  addKey(peerId: number, k: KeySpec): void;
+  removeKey(peerId: number, keyId: number): void;
+  setTxKey(peerId: number, keyId: number): void;
+  /** Encrypts and sends plaintext (an IP packet or PING) on the peer's tx key. */
+  send(peerId: number, plaintext: Buffer): boolean;
+  /** A data datagram from the socket: delivered to tun, consumed (ping), or dropped. */
+  receive(peerId: number, from: { address: string; port: number }, datagram: Buffer): 'delivered' | DropReason;
+  counters(peerId: number): PeerCounters | undefined;
+  /** Data packets each key decrypted (for the tx switch on first rx). */
+  keyRxPackets(peerId: number, keyId: number): number;
+  close(): void;
+}
+
+interface Key extends KeySpec { replay: ReplayWindow; txPid: number; rxPackets: number }
+interface Peer extends PeerSpec { keys: Map<number, Key>; txKey?: number; c: PeerCounters }
+
+/** The IPv4 or IPv6 source of an IP packet, or undefined. */
+export function innerSource(p: Buffer): string | undefined {
+  if (p.length >= 20 && p[0] >> 4 === 4) return `${p[12]}.${p[13]}.${p[14]}.${p[15]}`;
+  if (p.length >= 40 && p[0] >> 4 === 6) return ip6(p.subarray(8, 24));
+  return undefined;
+}
+export function innerDest(p: Buffer): string | undefined {
+  if (p.length >= 20 && p[0] >> 4 === 4) return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
+  if (p.length >= 40 && p[0] >> 4 === 6) return ip6(p.subarray(24, 40));
+  return undefined;
+}
+function ip6(b: Buffer): string {
+  const w: string[] = [];
+  for (let i = 0; i < 16; i += 2) w.push(b.readUInt16BE(i).toString(16));
+  return w.join(':');
+}
+/** An IPv6 address in the full lowercase form innerSource gives. */
+export function fullIp6(s: string): string {
+  const [h, t] = s.includes('::') ? s.split('::') : [s, undefined];
+  const hw = h ? h.split(':') : [];
+  const tw = t ? t.split(':') : [];
+  const words = t === undefined ? hw : [...hw, ...Array(8 - hw.length - tw.length).fill('0'), ...tw];
+  return words.map((x) => parseInt(x || '0', 16).toString(16)).join(':');
+}
+
+export interface UserPlaneIo {
+  toTun(packet: Buffer): void;
+  toSocket(datagram: Buffer, address: string, port: number): void;
+  replayWindow: { size: number; seconds: number };
+  /** Takes a tx packet id for (peer, key): the one counter shared with BPF when it runs. */
+  takePacketId?: (peerId: number, keyId: number) => number;
+}
+
+export function userPlane(io: UserPlaneIo): DataPlane & { route(packet: Buffer): boolean } {
+  const peers = new Map<number, Peer>();
+  const byVpn = new Map<string, Peer>();
+  const now = () => Date.now();
+  return {
+    addPeer(p) {
+      const peer: Peer = { ...p, keys: new Map(), c: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, lastRx: now(), lastTx: 0 } };
+      peers.set(p.peerId, peer);
+      if (p.vpn4) byVpn.set(p.vpn4, peer);
+      if (p.vpn6) byVpn.set(fullIp6(p.vpn6), peer);
+    },
+    removePeer(id) {
+      const p = peers.get(id);
+      if (!p) return;
+      peers.delete(id);
+      for (const [k, v] of byVpn) if (v === p) byVpn.delete(k);
+    },
+    addKey(id, k) {
+      peers.get(id)?.keys.set(k.keyId, { ...k, replay: new ReplayWindow(io.replayWindow.size, io.replayWindow.seconds), txPid: 1, rxPackets: 0 });
+    },
+    removeKey(id, keyId) { peers.get(id)?.keys.delete(keyId); },
+    setTxKey(id, keyId) { const p = peers.get(id); if (p) p.txKey = keyId; },
+    send(id, plaintext) {
+      const p = peers.get(id);
+      const k = p && p.txKey !== undefined ? p.keys.get(p.txKey) : undefined;
+      if (!p || !k) return false;
+      const pid = io.takePacketId ? io.takePacketId(id, k.keyId) : k.txPid++;
+      if (pid > 0xffffffff || pid < 1) return false; // out of ids on this key: a renegotiation is due
+      const d = encryptData(k.tx, { opcode: P_DATA_V2, keyId: k.keyId, peerId: id, packetId: pid }, plaintext);
+      io.toSocket(d, p.address, p.port);
+      p.c.txPackets++; p.c.txBytes += d.length; p.c.lastTx = now();
+      return true;
+    },
+    receive(id, from, d) {
+      const p = peers.get(id);
+      if (!p) return 'unknown-peer';
+      const k = p.keys.get(d[0] & 7);
+      if (!k) return 'unknown-key';
+      if (d.length < 24) return 'truncated';
+      const pt = decryptData(k.rx, d);
+      if (!pt) return 'bad-tag';
+      if (!k.replay.accept(d.readUInt32BE(d[0] >> 3 === P_DATA_V2 ? 4 : 1))) return 'replay';
+      k.rxPackets++;
+      p.c.rxPackets++; p.c.rxBytes += d.length; p.c.lastRx = now();
+      if (from.address !== p.address || from.port !== p.port) { p.address = from.address; p.port = from.port; } // float, as 2.6 does
+      if (pt.equals(PING)) return 'ping';
+      const src = innerSource(pt);
+      if (src === undefined || (src !== p.vpn4 && src !== (p.vpn6 && fullIp6(p.vpn6)))) return 'spoofed-source';
+      io.toTun(pt);
+      return 'delivered';
+    },
+    /** A packet from the tun device: encrypted to the peer owning its destination. */
+    route(packet) {
+      const dst = innerDest(packet);
+      const p = dst ? byVpn.get(dst) : undefined;
+      return p ? this.send(p.peerId, packet) : false;
+    },
+    counters: (id) => peers.get(id)?.c,
+    keyRxPackets: (id, keyId) => peers.get(id)?.keys.get(keyId)?.rxPackets ?? 0,
+    close() { peers.clear(); byVpn.clear(); },
+  };
+}
