@@ -173,5 +173,14 @@ export async function openvpn(o: OpenvpnRunOptions): Promise<import('./openvpn/s
   const config = parseOvpnConfig(text, o.config);
   for (const n of config.notices) log.info(n);
   if (o.netns) enterNetns(o.netns);
-  return OpenvpnServer.start({ config, baseDir: path.dirname(path.resolve(o.config)) });
+  const { BpfPlane } = await import('./openvpn/bpf-plane');
+  const { ifIndex } = await import('./bpf/sys');
+  const { defaultUplinks } = await import('./openvpn/uplinks');
+  return OpenvpnServer.start({
+    config, baseDir: path.dirname(path.resolve(o.config)),
+    plane: o.bpf === false ? undefined : (user, io) => new BpfPlane(user, {
+      instance: o.name ?? `openvpn-${io.tun.name}`, tun: { name: io.tun.name, ifindex: ifIndex(io.tun.name) },
+      uplinks: o.uplinks?.length ? o.uplinks : defaultUplinks(config.local, io.tun.name), port: io.port, replayWindow: config.replayWindow, netns: undefined,
+    }),
+  });
 }

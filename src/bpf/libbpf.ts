@@ -113,6 +113,7 @@ const f = {
   map_fd: lib.func('int bpf_map__fd(void *map)'),
   map_set_pin_path: lib.func('int bpf_map__set_pin_path(void *map, const char *path)'),
   map_set_max_entries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t n)'),
+  map_set_autocreate: lib.func('int bpf_map__set_autocreate(void *map, bool autocreate)'),
   map_reuse_fd: lib.func('int bpf_map__reuse_fd(void *map, int fd)'),
   map_type: lib.func('int bpf_map__type(void *map)'),
   map_key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
@@ -263,6 +264,10 @@ export function setMaxEntries(obj: BpfObject, name: string, n: number): void {
 }
 export function setMapPinPath(obj: BpfObject, name: string, path: string | null): void {
   check(`set pin path of ${name}`, f.map_set_pin_path(mapPtr(obj, name), path));
+}
+/** Leaves a map of the object uncreated (one the loaded programs never use). */
+export function skipMap(obj: BpfObject, name: string): void {
+  check(`skip map ${name}`, f.map_set_autocreate(mapPtr(obj, name), false));
 }
 export function reuseMapFd(obj: BpfObject, name: string, fd: number): void {
   check(`reuse fd for map ${name}`, f.map_reuse_fd(mapPtr(obj, name), fd));
@@ -438,6 +443,17 @@ export function testRun(progFd: number, input: TestRunIn): TestRunOut {
     data: out.subarray(0, o.data_size_out),
     ctx: ctxOut ? ctxOut.subarray(0, o.ctx_size_out) : undefined,
   };
+}
+
+/** Runs a SEC("syscall") program once on ctx, which the program may change
+ * (the kernel copies it back into the same buffer). Returns its retval. */
+export function syscallRun(progFd: number, ctx: Buffer): number {
+  const o = {
+    sz: koffi.sizeof(TestRunOpts), data_in: null, data_out: null, data_size_in: 0, data_size_out: 0,
+    ctx_in: ctx, ctx_out: null, ctx_size_in: ctx.length, ctx_size_out: 0, retval: 0, repeat: 0, duration: 0, flags: 0, cpu: 0, batch_size: 0,
+  };
+  check('run syscall program', f.test_run(progFd, o));
+  return o.retval;
 }
 
 // ---- BPF ring buffer (events from programs to the control plane). Reading

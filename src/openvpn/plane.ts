@@ -26,6 +26,8 @@ export interface DataPlane {
   counters(peerId: number): PeerCounters | undefined;
   /** Data packets each key decrypted (for the tx switch on first rx). */
   keyRxPackets(peerId: number, keyId: number): number;
+  /** Where the peer's data now comes from, when the plane moved it (float). */
+  remote?(peerId: number): { address: string; port: number } | undefined;
   close(): void;
 }
 
@@ -61,15 +63,19 @@ export interface UserPlaneIo {
   toTun(packet: Buffer): void;
   toSocket(datagram: Buffer, address: string, port: number): void;
   replayWindow: { size: number; seconds: number };
-  /** Takes a tx packet id for (peer, key): the one counter shared with BPF when it runs. */
-  takePacketId?: (peerId: number, keyId: number) => number;
 }
 
-export function userPlane(io: UserPlaneIo): DataPlane & { route(packet: Buffer): boolean } {
+export type UserPlane = DataPlane & {
+  route(packet: Buffer): boolean;
+  /** Where tx packet ids come from for a key (the BPF counter for BPF's keys); undefined: this plane's own. */
+  idSource?: (peerId: number, keyId: number) => number | undefined;
+};
+
+export function userPlane(io: UserPlaneIo): UserPlane {
   const peers = new Map<number, Peer>();
   const byVpn = new Map<string, Peer>();
   const now = () => Date.now();
-  return {
+  const plane: UserPlane = {
     addPeer(p) {
       const peer: Peer = { ...p, keys: new Map(), c: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, lastRx: now(), lastTx: 0 } };
       peers.set(p.peerId, peer);
@@ -91,7 +97,7 @@ export function userPlane(io: UserPlaneIo): DataPlane & { route(packet: Buffer):
       const p = peers.get(id);
       const k = p && p.txKey !== undefined ? p.keys.get(p.txKey) : undefined;
       if (!p || !k) return false;
-      const pid = io.takePacketId ? io.takePacketId(id, k.keyId) : k.txPid++;
+      const pid = this.idSource?.(id, k.keyId) ?? k.txPid++;
       if (pid > 0xffffffff || pid < 1) return false; // out of ids on this key: a renegotiation is due
       const d = encryptData(k.tx, { opcode: P_DATA_V2, keyId: k.keyId, peerId: id, packetId: pid }, plaintext);
       io.toSocket(d, p.address, p.port);
@@ -126,4 +132,5 @@ export function userPlane(io: UserPlaneIo): DataPlane & { route(packet: Buffer):
     keyRxPackets: (id, keyId) => peers.get(id)?.keys.get(keyId)?.rxPackets ?? 0,
     close() { peers.clear(); byVpn.clear(); },
   };
+  return plane;
 }

@@ -18,7 +18,7 @@ import { PING } from './data';
 import { EKM_LABEL, prfKey2, serverKeys } from './keymethod';
 import { decodeControl, encodeControl, noWrap, OP, parseStaticKey, tlsAuth, tlsCrypt, WrapState, Wrapper } from './packet';
 import { AddressPool, Lease } from './pool';
-import { DataPlane, userPlane } from './plane';
+import { DataPlane, UserPlane, userPlane } from './plane';
 import { Client, KeyState, SessionHost } from './session';
 import { writeStatus } from './status';
 
@@ -36,9 +36,9 @@ export interface OpenvpnOptions {
   /** Where relative file names in the config are read from (the config's folder). */
   baseDir: string;
   /** Wraps or replaces the TypeScript data plane (the BPF one); default: TypeScript only. */
-  plane?: (user: ReturnType<typeof userPlane>, io: PlaneIo) => DataPlane;
+  plane?: (user: UserPlane, io: PlaneIo) => DataPlane;
 }
-export interface PlaneIo { tun: Tun; socket: dgram.Socket }
+export interface PlaneIo { tun: Tun; port: number }
 
 /** What status shows per client. */
 export interface PeerInfo {
@@ -68,7 +68,7 @@ export class OpenvpnServer implements SessionHost {
   readonly pool: AddressPool;
   private readonly socket: dgram.Socket;
   private readonly plane: DataPlane;
-  private readonly user: ReturnType<typeof userPlane>;
+  private readonly user: UserPlane;
   private readonly cookieKey = crypto.randomBytes(32);
   private readonly clients = new Map<string, Client>();
   private readonly peers = new Map<Client, Peer>();
@@ -103,7 +103,12 @@ export class OpenvpnServer implements SessionHost {
       toSocket: (d, address, port) => this.socket.send(d, port, address),
       replayWindow: cfg.replayWindow,
     });
-    this.plane = opts.plane ? opts.plane(this.user, { tun: this.tun, socket }) : this.user;
+    try {
+      this.plane = opts.plane ? opts.plane(this.user, { tun: this.tun, port: this.port }) : this.user;
+    } catch (e) {
+      this.tun.close();
+      throw e;
+    }
     this.tun.read((p) => { if (!this.user.route(p)) this.count('tun-no-peer'); });
     socket.on('message', (m, r) => this.datagram(m, r.address, r.port));
     this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -373,6 +378,8 @@ export class OpenvpnServer implements SessionHost {
       }
       if (!peer || !this.clients.has(client.key)) continue;
       this.keyRotation(peer, now);
+      const moved = this.plane.remote?.(peer.peerId);
+      if (moved && moved.address !== '0.0.0.0' && (moved.address !== client.address || moved.port !== client.port)) this.moved(peer, moved.address, moved.port);
       const counters = this.plane.counters(peer.peerId);
       if (!counters) continue;
       if (pingEvery && now - counters.lastTx >= pingEvery) this.plane.send(peer.peerId, PING);

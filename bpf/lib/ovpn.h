@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/* OpenVPN's data channel (P_DATA_V2, openvpn-wire.md section 7) on TC:
+ *
+ *   uplink ingress   UDP to our port, P_DATA_V2 for a peer and key BPF
+ *                    holds: authenticate, replay check, decrypt in place,
+ *                    strip outer IPv4 + UDP + 24 bytes, redirect into the
+ *                    tun device's ingress (as if the tun had received it).
+ *   tun egress       an IP packet for a peer's VPN address: prepend outer
+ *                    headers, encrypt in place, redirect out of the uplink
+ *                    the FIB names. GSO packets and pending checksums go
+ *                    through the segmenter pair first (the kernel cuts and
+ *                    checksums them there), then the same on its inner end.
+ *
+ * Whatever BPF does not handle is left to the daemon unchanged (TC_ACT_OK:
+ * to its UDP socket, or to its tun fd) and counted. */
+#ifndef L2BPF_OVPN_H
+#define L2BPF_OVPN_H
+
+#include <linux/in.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include "include/ctx.h"
+#include "include/csum.h"
+#include "include/csum_fold.h"
+#include "lib/chacha20poly1305.h"
+#include "ovpn_maps.bpf.h"
+
+#define OVPN_P_DATA_V2 9
+#define OVPN_OUTER4 (20 + 8)                 /* outer IPv4 + UDP */
+#define OVPN_ENCAP (OVPN_OUTER4 + OVPN_HEAD)  /* what a datagram adds to the packet */
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef BPF_FIB_LOOKUP_SRC
+#define BPF_FIB_LOOKUP_SRC (1U << 4)
+#endif
+
+/* The keepalive ping's plaintext (ping.c). */
+static const __u8 ovpn_ping[16] = { 0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb,
+				    0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48 };
+
+static __always_inline void ovpn_count(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&ovpn_counts, &what);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct ovpn_config *ovpn_cfg(void)
+{
+	__u32 k = 0;
+
+	return bpf_map_lookup_elem(&ovpn_config, &k);
+}
+
+/* OpenVPN's replay rule under the key's lock; commit records the id. 0 = fresh. */
+static __always_inline int ovpn_replay(struct ovpn_key *k, __u32 id, __u64 now, int commit)
+{
+	struct ovpn_replay *r = &k->replay;
+	int bad = 0;
+	__u32 diff;
+
+	if (id == 0)
+		return -1;
+	bpf_spin_lock(&k->lock);
+	if (id > r->highest) {
+		if (commit) {
+			diff = id - r->highest;
+			r->bitmap = diff >= 64 ? 1 : (r->bitmap << diff) | 1;
+			r->highest = id;
+			r->advanced_ns = now;
+		}
+	} else {
+		diff = r->highest - id;
+		if (diff >= r->window || diff >= 64)
+			bad = 1;
+		else if (r->bitmap & (1ULL << diff))
+			bad = 1;
+		else if (now - r->advanced_ns > r->backtrack_ns)
+			bad = 1; /* the gap is older than --replay-window's T */
+		else if (commit)
+			r->bitmap |= 1ULL << diff;
+	}
+	bpf_spin_unlock(&k->lock);
+	return bad ? -1 : 0;
+}
+
+/* The slot of peer `id` whose key carries key_id kid. */
+static __always_inline int ovpn_find_key(__u32 id, __u8 kid, ovpn_slot *slot, struct ovpn_key **key)
+{
+	ovpn_slot s;
+	struct ovpn_key *k;
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		s = id << 1 | i;
+		k = bpf_map_lookup_elem(&ovpn_keys, &s);
+		if (k && k->key_id == kid && k->cipher != OVPN_CIPHER_NONE) {
+			*slot = s;
+			*key = k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Removes the first n bytes after the Ethernet header. Two steps: the
+ * kernel resets a pending (CHECKSUM_PARTIAL) state only when a pull finds
+ * csum_start already behind the data, and the outer UDP header it points
+ * at is gone after the first; the inner packet's own checksums are whole. */
+static __always_inline long ovpn_strip(l2_ctx *ctx, __u32 n, int inner_v6)
+{
+	__u64 flags = BPF_F_ADJ_ROOM_NO_CSUM_RESET | (inner_v6 ? BPF_F_ADJ_ROOM_DECAP_L3_IPV6 : BPF_F_ADJ_ROOM_DECAP_L3_IPV4);
+
+	if (bpf_skb_adjust_room(ctx, -(__s32)(n - 1), BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_NO_CSUM_RESET))
+		return -1;
+	return bpf_skb_adjust_room(ctx, -1, BPF_ADJ_ROOM_MAC, flags);
+}
+
+/* ---- receive: the uplink's ingress */
+static __always_inline struct ovpn_scratch *ovpn_scratch_get(void)
+{
+	__u32 k = 0;
+
+	return bpf_map_lookup_elem(&ovpn_scratch, &k);
+}
+
+static __always_inline int ovpn_rx(l2_ctx *ctx)
+{
+	struct ovpn_config *cfg = ovpn_cfg();
+	struct ovpn_scratch *sc = ovpn_scratch_get();
+	struct iphdr *ipp;
+	struct udphdr *udpp;
+	__u8 *head, *buf, *nonce;
+	struct ovpn_secret *sec;
+	struct ovpn_peer *peer;
+	struct ovpn_key *key;
+	ovpn_slot slot;
+	__u32 id, pid, len, off, dlen, src4;
+	__be16 proto;
+	__u64 now;
+	int v6, r;
+
+	if (!cfg || !sc || ctx_load(ctx, 12, &proto, 2) || proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	ipp = (struct iphdr *)sc->outer;
+	udpp = (struct udphdr *)(sc->outer + 20);
+	head = sc->head; buf = sc->buf; nonce = sc->nonce;
+#define ip (*ipp)
+#define udp (*udpp)
+	if (ctx_load(ctx, 14, sc->outer, 28) || ip.ihl != 5 || ip.protocol != IPPROTO_UDP || (ip.frag_off & bpf_htons(0x3fff)))
+		return TC_ACT_OK;
+	if (udp.dest != bpf_htons(cfg->port))
+		return TC_ACT_OK;
+	len = ctx_len(ctx);
+	if (len < 14 + OVPN_ENCAP || ctx_load(ctx, 42, head, 8) || head[0] >> 3 != OVPN_P_DATA_V2)
+		return TC_ACT_OK; /* control packets and P_DATA_V1: the daemon's */
+	if (bpf_ntohs(ip.tot_len) + 14 > len || bpf_ntohs(udp.len) + 34 > len) {
+		ovpn_count(OVPN_RX_TRUNCATED);
+		return TC_ACT_SHOT;
+	}
+	len = 34 + bpf_ntohs(udp.len); /* Ethernet padding is not ciphertext */
+	if (len < 14 + OVPN_ENCAP)
+		return TC_ACT_OK;
+	id = (__u32)head[1] << 16 | (__u32)head[2] << 8 | head[3];
+	peer = bpf_map_lookup_elem(&ovpn_peers, &id);
+	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || key->cipher != OVPN_CHACHA20_POLY1305) {
+		ovpn_count(OVPN_RX_TO_DAEMON);
+		return TC_ACT_OK;
+	}
+	sec = bpf_map_lookup_elem(&ovpn_secrets, &slot);
+	if (!sec) {
+		ovpn_count(OVPN_RX_TO_DAEMON);
+		return TC_ACT_OK;
+	}
+	pid = (__u32)head[4] << 24 | (__u32)head[5] << 16 | (__u32)head[6] << 8 | head[7];
+	now = bpf_ktime_get_ns();
+	if (ovpn_replay(key, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
+		ovpn_count(OVPN_RX_REPLAY);
+		return TC_ACT_SHOT;
+	}
+	if (ctx_load(ctx, 50, buf, 16)) /* the tag */
+		return TC_ACT_OK;
+	__builtin_memcpy(nonce, head + 4, 4);
+	__builtin_memcpy(nonce + 4, sec->rx_iv, 8);
+	off = 14 + OVPN_ENCAP;
+	dlen = len - off;
+	r = l2_chacha20poly1305(ctx, sec->rx_key, nonce, head, 8, off, dlen, 1, buf);
+	if (r == -2) {
+		ovpn_count(OVPN_RX_BAD_TAG);
+		return TC_ACT_SHOT;
+	}
+	if (r) {
+		ovpn_count(OVPN_RX_TRUNCATED);
+		return TC_ACT_SHOT;
+	}
+	if (ovpn_replay(key, pid, now, 1)) {
+		ovpn_count(OVPN_RX_REPLAY);
+		return TC_ACT_SHOT;
+	}
+	__sync_fetch_and_add(&key->rx_packets, 1);
+	__sync_fetch_and_add(&peer->rx_packets, 1);
+	__sync_fetch_and_add(&peer->rx_bytes, len - 14);
+	peer->last_rx_ns = now;
+	if (peer->remote4 != ip.saddr || peer->rport != bpf_ntohs(udp.source)) {
+		peer->remote4 = ip.saddr; /* float, as a 2.6 server does for a packet that authenticates */
+		peer->rport = bpf_ntohs(udp.source);
+		ovpn_count(OVPN_RX_FLOAT);
+	}
+	if (!peer->local4)
+		peer->local4 = ip.daddr;
+	if (peer->uplink != ctx->ingress_ifindex)
+		peer->uplink = ctx->ingress_ifindex;
+	if (dlen == 16) {
+		if (ctx_load(ctx, off, buf, 16))
+			return TC_ACT_SHOT;
+		if (!__builtin_memcmp(buf, ovpn_ping, 16)) {
+			ovpn_count(OVPN_RX_PING);
+			return TC_ACT_SHOT;
+		}
+	}
+	if (dlen < 20 || ctx_load(ctx, off, buf, 1)) {
+		ovpn_count(OVPN_RX_TRUNCATED);
+		return TC_ACT_SHOT;
+	}
+	v6 = buf[0] >> 4 == 6;
+	if (v6) {
+		if (dlen < 40 || ctx_load(ctx, off + 8, buf, 16) || __builtin_memcmp(buf, peer->vpn6, 16)) {
+			ovpn_count(dlen < 40 ? OVPN_RX_TRUNCATED : OVPN_RX_SPOOFED);
+			return TC_ACT_SHOT;
+		}
+	} else if (buf[0] >> 4 != 4) {
+		ovpn_count(OVPN_RX_TRUNCATED);
+		return TC_ACT_SHOT;
+	} else if (ctx_load(ctx, off + 12, &src4, 4) || src4 != peer->vpn4) {
+		ovpn_count(OVPN_RX_SPOOFED);
+		return TC_ACT_SHOT;
+	}
+	if (len < ctx_len(ctx) && ctx_set_len(ctx, len))
+		return TC_ACT_SHOT;
+	if (ovpn_strip(ctx, OVPN_ENCAP, v6)) {
+		ovpn_count(OVPN_RX_TRUNCATED);
+		return TC_ACT_SHOT;
+	}
+	ovpn_count(OVPN_RX_DELIVERED);
+	return bpf_redirect(cfg->tun, BPF_F_INGRESS);
+#undef ip
+#undef udp
+}
+
+/* ---- send: an IP packet behind an Ethernet header (ours), at l2 = 14 */
+
+/* The peer an inner packet goes to, by its destination. */
+static __always_inline __u32 *ovpn_route(l2_ctx *ctx, __u32 l3, int *v6)
+{
+	__u8 ver;
+	l2_ipv4 d4;
+	l2_ipv6 d6;
+
+	if (ctx_load(ctx, l3, &ver, 1))
+		return 0;
+	*v6 = ver >> 4 == 6;
+	if (ver >> 4 == 4)
+		return ctx_load(ctx, l3 + 16, &d4, 4) ? 0 : bpf_map_lookup_elem(&ovpn_route4, &d4);
+	if (ver >> 4 == 6)
+		return ctx_load(ctx, l3 + 24, d6, 16) ? 0 : bpf_map_lookup_elem(&ovpn_route6, d6);
+	return 0;
+}
+
+/* Whether the datagram for an inner packet of n bytes fits the peer's
+ * uplink unfragmented; BPF cannot fragment, the daemon's socket does. */
+static __always_inline int ovpn_fits(l2_ctx *ctx, struct ovpn_peer *peer, __u32 n)
+{
+	__u32 len = n + OVPN_ENCAP;
+
+	return peer->uplink && bpf_check_mtu(ctx, peer->uplink, &len, 0, 0) == BPF_MTU_CHK_RET_SUCCESS;
+}
+
+struct ovpn_outer {
+	struct iphdr ip;
+	struct udphdr udp;
+	__u8 head[8];
+};
+
+/* Wraps and encrypts the packet at 14 for peer id; the Ethernet header is
+ * there already. Returns the verdict. */
+static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 id, int v6)
+{
+	struct ovpn_peer *peer = bpf_map_lookup_elem(&ovpn_peers, &id);
+	struct ovpn_scratch *sc = ovpn_scratch_get();
+	struct bpf_fib_lookup fib = {};
+	struct ovpn_outer *op;
+	struct ovpn_secret *sec;
+	struct ovpn_key *key;
+	__u32 inner, iplen, flags = 0;
+	__be16 proto = bpf_htons(ETH_P_IP);
+	ovpn_slot slot;
+	__u64 pid;
+	__u16 tot;
+	long rc;
+
+	if (!peer || !sc)
+		return TC_ACT_SHOT;
+	op = (struct ovpn_outer *)sc->outer; /* outer, then head: the datagram's first 36 bytes */
+	__builtin_memset(sc->outer, 0, 36);
+#define o (*op)
+	slot = id << 1 | (peer->tx_slot & 1);
+	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
+	sec = bpf_map_lookup_elem(&ovpn_secrets, &slot);
+	if (!key || !sec || key->cipher != OVPN_CHACHA20_POLY1305 || !peer->remote4 || !peer->uplink)
+		return -1; /* the caller hands it to the daemon */
+	if (v6) {
+		if (ctx_load(ctx, 14 + 4, &tot, 2))
+			return TC_ACT_SHOT;
+		iplen = 40 + bpf_ntohs(tot);
+	} else {
+		if (ctx_load(ctx, 14 + 2, &tot, 2))
+			return TC_ACT_SHOT;
+		iplen = bpf_ntohs(tot);
+	}
+	inner = ctx_len(ctx) - 14;
+	if (iplen < 20 || iplen > inner)
+		goto fail;
+	if (iplen < inner && ctx_set_len(ctx, 14 + iplen))
+		goto fail;
+	inner = iplen;
+	if (inner + OVPN_ENCAP > 0xffff)
+		goto fail;
+	pid = __sync_fetch_and_add(&key->tx_pid, 1);
+	if (pid == 0 || pid > 0xffffffffULL)
+		goto fail; /* out of ids on this key: the daemon renegotiates before this */
+
+	fib.family = AF_INET;
+	fib.ipv4_dst = peer->remote4;
+	fib.ipv4_src = peer->local4;
+	fib.ifindex = peer->uplink;
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.tot_len = 0; /* the size was checked against the uplink already (ovpn_fits) */
+	if (!peer->local4)
+		flags |= BPF_FIB_LOOKUP_SRC;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags | BPF_FIB_LOOKUP_OUTPUT);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		goto fail;
+
+	if (bpf_skb_adjust_room(ctx, OVPN_ENCAP, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
+		goto fail;
+	o.ip.version = 4;
+	o.ip.ihl = 5;
+	o.ip.ttl = 64;
+	o.ip.protocol = IPPROTO_UDP;
+	o.ip.tot_len = bpf_htons(inner + OVPN_ENCAP);
+	o.ip.saddr = peer->local4 ? peer->local4 : fib.ipv4_src;
+	o.ip.daddr = peer->remote4;
+	o.ip.check = l2_csum_fold(bpf_csum_diff(0, 0, (__be32 *)sc->outer, 20, 0));
+	o.udp.source = bpf_htons(cfg->port);
+	o.udp.dest = bpf_htons(peer->rport);
+	o.udp.len = bpf_htons(inner + 8 + OVPN_HEAD);
+	o.head[0] = OVPN_P_DATA_V2 << 3 | (key->key_id & 7);
+	o.head[1] = id >> 16; o.head[2] = id >> 8; o.head[3] = id;
+	o.head[4] = pid >> 24; o.head[5] = pid >> 16; o.head[6] = pid >> 8; o.head[7] = pid;
+	__builtin_memcpy(sc->nonce, o.head + 4, 4);
+	__builtin_memcpy(sc->nonce + 4, sec->tx_iv, 8);
+	if (l2_chacha20poly1305(ctx, sec->tx_key, sc->nonce, o.head, 8, 14 + OVPN_ENCAP, inner, 0, sc->buf))
+		goto fail;
+	if (ctx_store_raw(ctx, 14, sc->outer, 36) || ctx_store_raw(ctx, 14 + OVPN_OUTER4 + 8, sc->buf, 16) ||
+	    ctx_store_raw(ctx, 12, &proto, 2))
+		goto fail;
+	__sync_fetch_and_add(&peer->tx_packets, 1);
+	__sync_fetch_and_add(&peer->tx_bytes, inner + OVPN_ENCAP);
+	peer->last_tx_ns = bpf_ktime_get_ns();
+	ovpn_count(OVPN_TX_SENT);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return bpf_redirect_neigh(fib.ifindex, 0, 0, 0);
+	if (ctx_store_raw(ctx, 0, fib.dmac, 6) || ctx_store_raw(ctx, 6, fib.smac, 6))
+		goto fail;
+	return bpf_redirect(fib.ifindex, 0);
+fail:
+	ovpn_count(OVPN_TX_FAILED);
+	return TC_ACT_SHOT;
+#undef o
+}
+
+/* tun egress: a bare IP packet the kernel routed to the tun device. */
+static __always_inline int ovpn_from_tun(l2_ctx *ctx)
+{
+	struct ovpn_config *cfg = ovpn_cfg();
+	struct ovpn_peer *peer;
+	struct ovpn_key *key;
+	ovpn_slot slot;
+	__be16 proto;
+	__u32 *id, pid;
+	int v6 = 0, r;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	id = ovpn_route(ctx, 0, &v6);
+	if (!id) {
+		ovpn_count(OVPN_TX_NO_PEER);
+		return TC_ACT_OK;
+	}
+	pid = *id;
+	peer = bpf_map_lookup_elem(&ovpn_peers, &pid);
+	if (!peer)
+		return TC_ACT_OK;
+	slot = pid << 1 | (peer->tx_slot & 1);
+	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
+	if (!key || key->cipher != OVPN_CHACHA20_POLY1305 || !peer->remote4 ||
+	    (!ctx_gso_size(ctx) && !ovpn_fits(ctx, peer, ctx_len(ctx)))) {
+		ovpn_count(OVPN_TX_TO_DAEMON);
+		return TC_ACT_OK; /* to the tun fd: the daemon encrypts it (and its socket fragments) */
+	}
+	proto = bpf_htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	if (ctx_push_front(ctx, 14) || ctx_store_raw(ctx, 12, &proto, 2))
+		return TC_ACT_SHOT;
+	if (ctx_gso_size(ctx) || ctx_csum_state(ctx) == L2_CSUM_PARTIAL) {
+		if (!cfg->seg_outer) {
+			ovpn_count(OVPN_TX_FAILED);
+			return TC_ACT_SHOT;
+		}
+		ovpn_count(OVPN_TX_SEGMENTER);
+		return bpf_redirect(cfg->seg_outer, 0);
+	}
+	r = ovpn_tx(ctx, cfg, pid, v6);
+	return r < 0 ? TC_ACT_SHOT : r;
+}
+
+/* The segmenter's inner end: single packets with finished checksums. */
+static __always_inline int ovpn_from_segmenter(l2_ctx *ctx)
+{
+	struct ovpn_config *cfg = ovpn_cfg();
+	struct ovpn_peer *peer;
+	__u32 *id;
+	int v6 = 0, r;
+
+	if (!cfg)
+		return TC_ACT_SHOT;
+	id = ovpn_route(ctx, 14, &v6);
+	if (!id) {
+		ovpn_count(OVPN_TX_NO_PEER);
+		return TC_ACT_SHOT;
+	}
+	peer = bpf_map_lookup_elem(&ovpn_peers, id);
+	if (peer && !ovpn_fits(ctx, peer, ctx_len(ctx) - 14))
+		return bpf_redirect(cfg->tun, 0); /* a segment too big for one datagram: back to the tun, whose program leaves it to the daemon */
+	r = ovpn_tx(ctx, cfg, *id, v6);
+	if (r < 0) {
+		ovpn_count(OVPN_TX_FAILED); /* the key changed under it */
+		return TC_ACT_SHOT;
+	}
+	return r;
+}
+
+#endif /* L2BPF_OVPN_H */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The OpenVPN data channel's maps; the loader pins them under the
+ * instance's folder (ovpn_secrets mode 0600). */
+#ifndef L2BPF_OVPN_MAPS_BPF_H
+#define L2BPF_OVPN_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "ovpn_types.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovpn_config);
+} ovpn_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVPN_MAX_PEERS);
+	__type(key, __u32);        /* peer-id */
+	__type(value, struct ovpn_peer);
+} ovpn_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * OVPN_MAX_PEERS);
+	__type(key, ovpn_slot);
+	__type(value, struct ovpn_key);
+} ovpn_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * OVPN_MAX_PEERS);
+	__type(key, ovpn_slot);
+	__type(value, struct ovpn_secret);
+} ovpn_secrets SEC(".maps");
+
+/* VPN address -> peer-id, for packets routed into the tun device */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVPN_MAX_PEERS);
+	__type(key, l2_ipv4);
+	__type(value, __u32);
+} ovpn_route4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVPN_MAX_PEERS);
+	__type(key, l2_ipv6);
+	__type(value, __u32);
+} ovpn_route6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OVPN_COUNT__MAX);
+	__type(key, __u32);        /* enum ovpn_count */
+	__type(value, __u64);
+} ovpn_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovpn_scratch);
+} ovpn_scratch SEC(".maps");
+
+/* Anchors the enums in BTF for TypeScript. */
+enum ovpn_limits ovpn_limits_btf;
+enum ovpn_cipher ovpn_cipher_btf;
+enum ovpn_count ovpn_count_btf;
+
+#endif

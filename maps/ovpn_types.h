@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Map layouts of the OpenVPN data channel (`l2bpf openvpn`, issue 9): the
+ * single source of truth, read by TypeScript from BTF. A peer is a client by
+ * its peer-id; each peer has two key slots (the new key and the lame duck
+ * during a renegotiation). Key bytes live only in ovpn_secrets, which no dump
+ * shows and which is pinned 0600. */
+#ifndef L2BPF_OVPN_TYPES_H
+#define L2BPF_OVPN_TYPES_H
+
+#include <linux/types.h>
+#include "l2bpf_types.h"
+
+enum ovpn_limits {
+	OVPN_MAX_PEERS = 4096,
+	OVPN_REPLAY_MAX = 64,      /* the BPF replay window holds 64 ids (OpenVPN's default) */
+	OVPN_HEAD = 24,            /* op|kid, peer-id, packet id, tag */
+};
+
+/* What the data channel does in BPF; anything else goes to the daemon. */
+enum ovpn_cipher {
+	OVPN_CIPHER_NONE = 0,
+	OVPN_AES_256_GCM = 1,      /* the daemon's (slow) path for now */
+	OVPN_AES_128_GCM = 2,
+	OVPN_CHACHA20_POLY1305 = 3,
+};
+
+/* Every packet the programs see ends in one of these (ovpn_counts). */
+enum ovpn_count {
+	OVPN_RX_DELIVERED = 0,     /* decrypted and delivered into the tun device */
+	OVPN_RX_PING,              /* keepalive ping, consumed */
+	OVPN_RX_TO_DAEMON,         /* not ours to decrypt: control, unknown peer or key, cipher not in BPF */
+	OVPN_RX_BAD_TAG,           /* dropped: does not authenticate */
+	OVPN_RX_REPLAY,            /* dropped: packet id seen, too old or 0 */
+	OVPN_RX_SPOOFED,           /* dropped: inner source is not the peer's VPN address */
+	OVPN_RX_TRUNCATED,         /* dropped: shorter than a data header, or not an IP packet inside */
+	OVPN_RX_FLOAT,             /* accepted from a new address: the peer moved */
+	OVPN_TX_SENT,              /* encrypted and sent out of the uplink */
+	OVPN_TX_SEGMENTER,         /* GSO or pending checksum: through the segmenter first */
+	OVPN_TX_TO_DAEMON,         /* left to the daemon: key not in BPF, IPv6 peer address */
+	OVPN_TX_NO_PEER,           /* no peer has the destination (the daemon counts and drops it) */
+	OVPN_TX_FAILED,            /* dropped: could not build the datagram (no route, out of ids) */
+	OVPN_COUNT__MAX,
+};
+
+struct ovpn_config {
+	l2_ifindex tun;
+	l2_ifindex seg_outer;      /* the segmenter pair (lib/ovpn.h), 0 = none */
+	l2_ifindex seg_inner;
+	__u16 port;                /* the server's UDP port, host order */
+	__u16 pad;
+};
+
+struct ovpn_peer {
+	l2_ipv4 remote4;           /* the client's address and port as last seen */
+	l2_ipv4 local4;            /* ours, as the client sent to it (0: let the FIB choose) */
+	__u16 rport;               /* host order */
+	__u8 tx_slot;              /* which of the two key slots encrypts */
+	__u8 pad;
+	l2_ifindex uplink;         /* where the peer's datagrams came in (0: none yet) */
+	l2_ipv4 vpn4;
+	l2_ipv6 vpn6;
+	__u64 rx_packets, rx_bytes, tx_packets, tx_bytes;
+	__u64 last_rx_ns, last_tx_ns;   /* CLOCK_MONOTONIC */
+};
+
+/* Replay state of one key (packet_id.c): bit i of bitmap = id highest - i seen. */
+struct ovpn_replay {
+	__u64 bitmap;
+	__u32 highest;
+	__u32 window;              /* --replay-window N (at most OVPN_REPLAY_MAX) */
+	__u64 advanced_ns;         /* when highest last went up */
+	__u64 backtrack_ns;        /* --replay-window N T: T in ns */
+};
+
+struct ovpn_key {
+	struct bpf_spin_lock lock; /* over replay: two CPUs may take one peer's packets at once */
+	__u8 key_id;
+	__u8 cipher;               /* enum ovpn_cipher */
+	__u8 pad[2];
+	__u64 tx_pid;              /* next id to send, taken with an atomic add (BPF and daemon) */
+	__u64 rx_packets;
+	struct ovpn_replay replay;
+};
+
+struct ovpn_secret {
+	__u8 rx_key[32], rx_iv[8];
+	__u8 tx_key[32], tx_iv[8];
+};
+
+/* Per-CPU working space of one packet: the programs' stack is too small
+ * next to the AEAD's loop frames. */
+struct ovpn_scratch {
+	__u8 outer[28];            /* outer IPv4 + UDP as read, or as built */
+	__u8 head[8];              /* op|kid, peer-id, packet id (the AAD) */
+	__u8 buf[16];              /* tag, then inner bytes looked at */
+	__u8 nonce[12];
+	__u8 pad[4];
+};
+
+/* peer_id << 1 | slot */
+typedef __u32 ovpn_slot;
+
+#endif

@@ -1,0 +1,274 @@
+// The BPF data plane of `l2bpf openvpn` (bpf/ovpn_tc.bpf.c, lib/ovpn.h):
+// loads the object, pins its maps under the instance folder (ovpn_secrets
+// 0600), links the programs (tcx ingress on each uplink, tcx egress on the
+// tun, tcx ingress on the segmenter's inner end) and keeps the maps equal to
+// what the control plane decides. The TypeScript plane stays underneath as
+// the slow path, on the same keys and, for BPF's keys, the same tx packet-id
+// counter. Links are held by fd only: a killed daemon leaves none behind.
+import fs from 'fs';
+import path from 'path';
+import * as bpf from '../bpf/libbpf';
+import { BpfMap } from '../bpf/maps';
+import { ifIndex } from '../bpf/sys';
+import { formatJson } from '../btf';
+import { ensureBpffs, instancePaths, objectPath, pinRoot } from '../instance/paths';
+import { createSegmenter, deleteSegmenter, segmenterNames, SegmenterPair } from '../loader/segmenter';
+import { log } from '../log';
+import type { DataCipher } from './config';
+import { DataPlane, KeySpec, PeerCounters, PeerSpec, UserPlane } from './plane';
+
+const CIPHER: Record<DataCipher, string> = { 'AES-256-GCM': 'OVPN_AES_256_GCM', 'AES-128-GCM': 'OVPN_AES_128_GCM', 'CHACHA20-POLY1305': 'OVPN_CHACHA20_POLY1305' };
+/** Ciphers the BPF programs run; the others stay on the slow path (counted there). */
+export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305'];
+const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts'] as const;
+type MapName = typeof MAPS[number];
+
+const monoNow = () => process.hrtime.bigint();
+
+export interface BpfPlaneOptions {
+  instance: string;
+  tun: { name: string; ifindex: number };
+  uplinks: string[];
+  port: number;
+  replayWindow: { size: number; seconds: number };
+  netns?: string;
+}
+
+export class BpfPlane implements DataPlane {
+  readonly dir: string;
+  private readonly obj: bpf.BpfObject;
+  private readonly maps = {} as Record<MapName, BpfMap>;
+  private readonly links: number[] = [];
+  private readonly takeFd: number;
+  private readonly seg: SegmenterPair;
+  /** key_id -> slot, per peer; and which peers/keys BPF holds. */
+  private readonly slots = new Map<number, Map<number, number>>();
+  private readonly ciphers = new Map<number, Map<number, DataCipher>>();
+  private readonly peers = new Map<number, PeerSpec>();
+  private closed = false;
+
+  constructor(readonly user: UserPlane, readonly o: BpfPlaneOptions) {
+    const root = pinRoot();
+    ensureBpffs(root);
+    const p = instancePaths(root, o.instance);
+    this.dir = p.dir;
+    this.seg = segmenterNames(o.instance);
+    BpfPlane.cleanup(o.instance, o.netns); // what a killed daemon left
+    this.obj = bpf.openObject(objectPath('ovpn_tc.bpf.o'));
+    try {
+      // The shared headers bring the wire's maps along; the programs here use none of them.
+      for (const m of bpf.mapNames(this.obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && !m.startsWith('.')) bpf.skipMap(this.obj, m);
+      bpf.loadObject(this.obj);
+      fs.mkdirSync(p.maps, { recursive: true });
+      for (const m of MAPS) {
+        const fd = bpf.mapFd(this.obj, m);
+        const pinPath = path.join(p.maps, m);
+        bpf.pin(fd, pinPath);
+        if (m === 'ovpn_secrets') fs.chmodSync(pinPath, 0o600);
+        this.maps[m] = BpfMap.openPinned(pinPath);
+      }
+      fs.chmodSync(p.dir, 0o700);
+      this.takeFd = bpf.programFd(this.obj, 'ovpn_take_pids');
+      const segIdx = createSegmenter(undefined, this.seg, 1500);
+      this.maps.ovpn_config.update(0, { tun: o.tun.ifindex, seg_outer: segIdx.outer, seg_inner: segIdx.inner, port: o.port, pad: 0 });
+      this.link('ovpn_tun_out', o.tun.ifindex, bpf.BPF_TCX_EGRESS);
+      this.link('ovpn_seg_in', segIdx.inner, bpf.BPF_TCX_INGRESS);
+      for (const u of o.uplinks) {
+        const idx = ifIndex(u);
+        if (!idx) throw new Error(`uplink ${u} does not exist`);
+        this.link('ovpn_uplink_in', idx, bpf.BPF_TCX_INGRESS);
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    user.idSource = (peer, key) => this.takePacketId(peer, key);
+    log.info(`BPF data channel: ${BPF_CIPHERS.join(', ')} in BPF on ${o.uplinks.join(', ')} and ${o.tun.name}; pins in ${this.dir}`);
+  }
+
+  /** Removes what a previous run of this instance left (pins, segmenter). */
+  static cleanup(instance: string, netns?: string): boolean {
+    const p = instancePaths(pinRoot(), instance);
+    let found = false;
+    if (fs.existsSync(p.dir)) { fs.rmSync(p.dir, { recursive: true, force: true }); found = true; }
+    const seg = segmenterNames(instance);
+    if (ifIndex(seg.outer) || ifIndex(seg.inner)) { deleteSegmenter(netns, seg); found = true; }
+    return found;
+  }
+
+  private link(prog: string, ifindex: number, type: number): void {
+    this.links.push(bpf.tcxLinkCreate(bpf.programFd(this.obj, prog), ifindex, type, bpf.BPF_F_BEFORE));
+  }
+
+  private slotKey(peerId: number, slot: number): number { return (peerId << 1) | slot; }
+
+  addPeer(p: PeerSpec): void {
+    this.user.addPeer(p);
+    this.peers.set(p.peerId, p);
+    this.slots.set(p.peerId, new Map());
+    this.ciphers.set(p.peerId, new Map());
+    this.maps.ovpn_peers.update(p.peerId, {
+      remote4: p.address.includes(':') ? '0.0.0.0' : p.address, local4: '0.0.0.0', rport: p.port, tx_slot: 0, pad: 0, uplink: 0,
+      vpn4: p.vpn4 ?? '0.0.0.0', vpn6: p.vpn6 ?? '::',
+      rx_packets: 0n, rx_bytes: 0n, tx_packets: 0n, tx_bytes: 0n, last_rx_ns: monoNow(), last_tx_ns: 0n,
+    });
+    if (p.vpn4) this.maps.ovpn_route4.update(p.vpn4, p.peerId);
+    if (p.vpn6) this.maps.ovpn_route6.update(p.vpn6, p.peerId);
+  }
+
+  removePeer(peerId: number): void {
+    this.user.removePeer(peerId);
+    const p = this.peers.get(peerId);
+    if (!p) return;
+    if (p.vpn4) this.maps.ovpn_route4.delete(p.vpn4);
+    if (p.vpn6) this.maps.ovpn_route6.delete(p.vpn6);
+    for (const s of [0, 1]) { this.maps.ovpn_keys.delete(this.slotKey(peerId, s)); this.maps.ovpn_secrets.delete(this.slotKey(peerId, s)); }
+    this.maps.ovpn_peers.delete(peerId);
+    this.peers.delete(peerId);
+    this.slots.delete(peerId);
+    this.ciphers.delete(peerId);
+  }
+
+  addKey(peerId: number, k: KeySpec): void {
+    this.user.addKey(peerId, k);
+    const slots = this.slots.get(peerId);
+    if (!slots) return;
+    // The new key takes the slot the tx key does not use (the lame duck's, which it replaces).
+    const tx = this.txSlot(peerId);
+    const slot = slots.size === 0 ? 0 : 1 - tx;
+    for (const [kid, s] of slots) if (s === slot) slots.delete(kid);
+    slots.set(k.keyId, slot);
+    this.ciphers.get(peerId)!.set(k.keyId, k.rx.cipher);
+    const sk = this.slotKey(peerId, slot);
+    const w = this.o.replayWindow;
+    this.maps.ovpn_secrets.update(sk, { rx_key: pad32(k.rx.key), rx_iv: k.rx.iv, tx_key: pad32(k.tx.key), tx_iv: k.tx.iv });
+    this.maps.ovpn_keys.update(sk, {
+      lock: { val: 0 }, key_id: k.keyId, cipher: enumValue(this.maps.ovpn_keys, 'ovpn_cipher', CIPHER[k.rx.cipher]), pad: [0, 0], tx_pid: 1n, rx_packets: 0n,
+      replay: { bitmap: 0n, highest: 0, window: Math.min(w.size, 64), advanced_ns: 0n, backtrack_ns: BigInt(w.seconds) * 1000000000n },
+    });
+  }
+
+  removeKey(peerId: number, keyId: number): void {
+    this.user.removeKey(peerId, keyId);
+    const slots = this.slots.get(peerId);
+    const slot = slots?.get(keyId);
+    if (slot === undefined || slot === this.txSlot(peerId)) return;
+    slots!.delete(keyId);
+    this.maps.ovpn_keys.delete(this.slotKey(peerId, slot));
+    this.maps.ovpn_secrets.delete(this.slotKey(peerId, slot));
+  }
+
+  private peerValue(peerId: number): Record<string, unknown> | undefined {
+    const m = this.maps.ovpn_peers;
+    const raw = m.lookup(peerId);
+    return raw && (formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>);
+  }
+
+  private txSlot(peerId: number): number { return Number(this.peerValue(peerId)?.tx_slot ?? 0); }
+
+  setTxKey(peerId: number, keyId: number): void {
+    this.user.setTxKey(peerId, keyId);
+    const slot = this.slots.get(peerId)?.get(keyId);
+    const v = this.peerValue(peerId);
+    if (slot === undefined || !v) return;
+    // Only tx_slot changes; the programs update the counters in place, so this write races them only for its own field.
+    const m = this.maps.ovpn_peers;
+    const raw = m.lookup(peerId)![0];
+    const off = fieldOffset(m, 'tx_slot');
+    raw[off] = slot;
+    bpf.mapUpdate(m.fd, m.encodeKey(peerId), raw, 0);
+  }
+
+  /** The tx id for a packet the daemon sends on BPF's key: from the program's counter. */
+  takePacketId(peerId: number, keyId: number): number | undefined {
+    const slot = this.slots.get(peerId)?.get(keyId);
+    if (slot === undefined || !BPF_CIPHERS.includes(this.ciphers.get(peerId)?.get(keyId) as DataCipher)) return undefined;
+    const ctx = Buffer.alloc(16);
+    ctx.writeUInt32LE(this.slotKey(peerId, slot), 0);
+    ctx.writeUInt32LE(1, 4);
+    bpf.syscallRun(this.takeFd, ctx);
+    return Number(ctx.readBigUInt64LE(8));
+  }
+
+  send(peerId: number, plaintext: Buffer): boolean { return this.user.send(peerId, plaintext); }
+  receive(peerId: number, from: { address: string; port: number }, d: Buffer) { return this.user.receive(peerId, from, d); }
+
+  counters(peerId: number): PeerCounters | undefined {
+    const u = this.user.counters(peerId);
+    const v = this.peerValue(peerId);
+    if (!u || !v) return u;
+    const mono = monoNow(), wall = Date.now();
+    const toWall = (ns: number) => (ns ? wall - Number((mono - BigInt(ns)) / 1000000n) : 0);
+    return {
+      rxPackets: u.rxPackets + Number(v.rx_packets), rxBytes: u.rxBytes + Number(v.rx_bytes),
+      txPackets: u.txPackets + Number(v.tx_packets), txBytes: u.txBytes + Number(v.tx_bytes),
+      lastRx: Math.max(u.lastRx, toWall(Number(v.last_rx_ns))), lastTx: Math.max(u.lastTx, toWall(Number(v.last_tx_ns))),
+    };
+  }
+
+  /** The peer's address as BPF last saw it (BPF moves a peer that floated). */
+  remote(peerId: number): { address: string; port: number } | undefined {
+    const m = this.maps.ovpn_peers;
+    const raw = m.lookup(peerId)?.[0];
+    if (!raw) return undefined;
+    const at = fieldOffset(m, 'remote4');
+    return { address: [...raw.subarray(at, at + 4)].join('.'), port: Number(this.peerValue(peerId)?.rport) };
+  }
+
+  keyRxPackets(peerId: number, keyId: number): number {
+    const slot = this.slots.get(peerId)?.get(keyId);
+    let n = this.user.keyRxPackets(peerId, keyId);
+    if (slot !== undefined) {
+      const m = this.maps.ovpn_keys;
+      const raw = m.lookup(this.slotKey(peerId, slot));
+      if (raw) {
+        const v = formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>;
+        if (Number(v.key_id) === keyId) n += Number(v.rx_packets);
+      }
+    }
+    return n;
+  }
+
+  /** ovpn_counts summed over CPUs, by name. */
+  counts(): Record<string, number> {
+    const m = this.maps.ovpn_counts;
+    const out: Record<string, number> = {};
+    const names = enumNames(m);
+    for (let i = 0; i < names.length; i++) {
+      const vals = m.lookup(i);
+      out[names[i]] = vals ? vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0) : 0;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) bpf.closeFd(l);
+    for (const m of Object.values(this.maps)) m.close();
+    try { bpf.closeObject(this.obj); } catch { /* not loaded */ }
+    BpfPlane.cleanup(this.o.instance, this.o.netns);
+    this.user.close();
+  }
+}
+
+const pad32 = (k: Buffer) => { const b = Buffer.alloc(32); k.copy(b); return b; };
+
+function fieldOffset(m: BpfMap, field: string): number {
+  const t = m.btf!.type(m.btf!.resolve(m.info.valueTypeId));
+  const f = 'members' in t ? t.members.find((x) => x.name === field) : undefined;
+  if (!f) throw new Error(`${m.info.name}: no member ${field} in BTF`);
+  return f.bitOffset / 8;
+}
+
+/** A value of a C enum, by name, from the map's BTF. */
+function enumValue(m: BpfMap, en: string, name: string): number {
+  for (const [v, n] of m.btf!.enumNames(en)) if (n === name) return Number(v);
+  throw new Error(`${m.info.name}: no ${name} in enum ${en}`);
+}
+
+/** The names of enum ovpn_count in BTF order (OVPN_RX_DELIVERED -> rx_delivered). */
+function enumNames(m: BpfMap): string[] {
+  return [...m.btf!.enumNames('ovpn_count')].filter(([, n]) => !n.endsWith('__MAX')).sort((a, b) => Number(a[0]) - Number(b[0]))
+    .map(([, n]) => n.replace(/^OVPN_/, '').toLowerCase());
+}
