@@ -13,6 +13,9 @@ import { MAPS } from '../generated/bpf';
 export interface DumpOptions { perCpu?: boolean }
 export interface MapDump { name: string; type: string; btf: boolean; entries: JsonValue[]; text: string[] }
 
+/** Maps whose values are keys: dump names the entries, never shows the bytes. */
+const SECRET_MAPS = new Set(['ovpn_secrets']);
+
 export function mapNames(inst: Opened): string[] {
   return fs.existsSync(inst.paths.maps) ? fs.readdirSync(inst.paths.maps).sort() : [];
 }
@@ -52,6 +55,12 @@ function dumpMap(file: string, name: string, inst: Opened, opts: DumpOptions): M
     const view: View | undefined = btf && VIEWS[name] && !(info.perCpu && opts.perCpu) ? VIEWS[name]({ btf, tunnelName: tunnelNames(inst) }) : undefined;
     let hidden = 0;
     for (const e of map.entries()) {
+      if (SECRET_MAPS.has(name)) {
+        // key material: which slots hold keys, never the bytes (ovpn_keys shows their state)
+        entries.push({ key: btf && info.keyTypeId ? formatJson(btf, info.keyTypeId, e.key) : hex(e.key), value: 'secret (not shown)' });
+        text.push(`${btf && info.keyTypeId ? textOf(info.keyTypeId, e.key) : e.key.toString('hex')} -> secret (not shown)`);
+        continue;
+      }
       if (!btf || !info.keyTypeId || !info.valueTypeId) {
         // no BTF (devmaps cannot have it): raw bytes, as bpftool prints them
         entries.push({ key: hex(e.key), value: hex(e.values[0]) });

@@ -54,8 +54,18 @@ export class KeyState {
       isServer: true, secureContext: host.secureContext(), requestCert: true, rejectUnauthorized: true,
     } as tls.TLSSocketOptions);
     this.tls.on('secure', () => {
+      // A bare server TLSSocket does not refuse an unverified peer itself
+      // (tls.Server does, in onServerSocketSecure): check the chain, the CRL
+      // and that there is a certificate at all, here, at every handshake.
+      const handle = (this.tls as unknown as { _handle?: { verifyError(): (Error & { code?: string }) | null } })._handle;
+      const err: (Error & { code?: string }) | null = handle ? handle.verifyError() : new Error('no TLS handle to verify with');
       const cert = this.tls.getPeerCertificate();
-      this.commonName = String(cert?.subject?.CN ?? '');
+      if (err || !cert?.subject) {
+        const cn = cert?.subject?.CN ? ` (CN=${cert.subject.CN})` : '';
+        host.failed(client, this, `TLS error: client certificate refused${cn}: ${err?.code ?? err?.message ?? 'no certificate'}`);
+        return;
+      }
+      this.commonName = String(cert.subject.CN ?? '');
     });
     this.tls.on('data', (d: Buffer) => this.plaintext(d, host));
     this.tls.on('error', (e: Error) => { if (this.state !== 'dead') host.failed(client, this, `TLS error: ${e.message}`); });
@@ -72,6 +82,7 @@ export class KeyState {
   }
 
   private plaintext(d: Buffer, host: SessionHost): void {
+    if (this.state === 'dead') return;
     this.plain = Buffer.concat([this.plain, d]);
     if (!this.clientKm) {
       const n = keyMethodLength(this.plain, true);

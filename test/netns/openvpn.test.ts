@@ -1,0 +1,226 @@
+// `l2bpf openvpn` against Debian's stock openvpn 2.6 clients, end to end in
+// namespaces (lab: test/helpers/openvpn.ts). The server's data channel runs
+// in BPF for CHACHA20-POLY1305 and in its TypeScript slow path for AES-GCM;
+// counters are read with bpftool.
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { spawn } from 'child_process';
+import { sh, shaFetch, shaTransfer } from '../helpers/netns';
+import { bpfCounts, buildOvLab, destroyOvLab, makePki, Proc, startClient, startServer } from '../helpers/openvpn';
+
+const P = `ov${process.pid % 100000}-`;
+const ROOT = `/sys/fs/bpf/l2bpf-ovpn-${process.pid}`;
+const env = { L2BPF_PIN_ROOT: ROOT };
+const lab = buildOvLab(P, 3);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l2bpf-ovpn-'));
+makePki(dir, ['cli1', 'cli2', 'cli3']);
+const x = (n: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', n, ...cmd], { allowFail: true, timeoutMs: 60000 });
+const INSTANCE = `${P}vpn`;
+const pins = path.join(ROOT, INSTANCE);
+
+function serverConf(name: string, extra: string[]): string {
+  const f = path.join(dir, `${name}.conf`);
+  fs.writeFileSync(f, [
+    'port 1194', 'proto udp', 'dev tun', 'topology subnet', 'server 192.0.2.0 255.255.255.0', 'server-ipv6 2001:db8:1::/64',
+    'ca ca.crt', 'cert server.crt', 'key server.key', 'dh none', 'crl-verify crl.pem', 'keepalive 2 10',
+    'push "route 203.0.113.0 255.255.255.0"', 'push "route-ipv6 2001:db8:2::/64"', 'explicit-exit-notify 1',
+    'status status.txt 1', 'status-version 2', ...extra, '',
+  ].join('\n'));
+  return f;
+}
+
+let server: Proc | undefined;
+const clients: Proc[] = [];
+async function up(conf: string): Promise<Proc> {
+  server = startServer(lab, conf, env, ['--name', INSTANCE, '--uplink', 'up0']);
+  if (!(await server.waitFor(/Initialization Sequence Completed/, 15000))) throw new Error(`server did not start:\n${server.out}`);
+  return server;
+}
+async function connect(i: number, extra: string[] = [], cn?: string) {
+  const c = startClient(lab, i, dir, extra, cn);
+  clients.push(c);
+  const ok = await c.waitFor(/Initialization Sequence Completed/, 20000, () => c.log());
+  return { c, ok };
+}
+async function down(): Promise<void> {
+  for (const c of clients.splice(0)) await c.stop();
+  if (server) { await server.stop(); if (process.env.OVPN_TEST_LOG) fs.appendFileSync(process.env.OVPN_TEST_LOG, `${server.out}\n-----\n`); }
+  server = undefined;
+}
+
+afterAll(async () => {
+  await down();
+  destroyOvLab(lab);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(ROOT, { recursive: true, force: true });
+});
+
+describe('CHACHA20-POLY1305 in BPF, TLS 1.3, no wrapping', () => {
+  let cli: Proc & { log: () => string };
+  beforeAll(async () => {
+    await up(serverConf('chacha', ['data-ciphers CHACHA20-POLY1305:AES-256-GCM']));
+    const r = await connect(1);
+    if (!r.ok) throw new Error(`client did not connect:\n${r.c.log()}\nserver:\n${server!.out}`);
+    cli = r.c as Proc & { log: () => string };
+  });
+
+  test('the client logs what a stock server gives it: push, cipher, EKM, peer-id', () => {
+    const log = cli.log();
+    expect(log).toMatch(/Data Channel: cipher 'CHACHA20-POLY1305', peer-id: 0/);
+    expect(log).toMatch(/protocol-flags cc-exit tls-ekm/);
+    expect(log).toMatch(/TLSv1\.3/);
+    expect(server!.out).toMatch(/cli1\/198\.51\.100\.11:\d+ Peer Connection Initiated/);
+  });
+
+  test('ping the server and the LAN host, IPv4 and IPv6 inside the tunnel, and the BPF programs carried them', () => {
+    const before = bpfCounts(pins);
+    expect(x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.1').out).toMatch(/3 received/);
+    expect(x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/3 received/);
+    expect(x(lab.cli(1), 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '2001:db8:2::2').out).toMatch(/3 received/);
+    const after = bpfCounts(pins);
+    expect(after.rx_delivered - before.rx_delivered).toBeGreaterThanOrEqual(9);
+    expect(after.tx_sent - before.tx_sent).toBeGreaterThanOrEqual(9);
+    expect(after.rx_to_daemon - before.rx_to_daemon).toBe(0);
+  });
+
+  test('20 MB each way between the client and the LAN host, sha256 equal; the slow path carried ~0', async () => {
+    const before = bpfCounts(pins);
+    const up1 = await shaTransfer(lab.cli(1), lab.lan, '203.0.113.2', 5401, 20);
+    expect(up1.got).toBe(up1.sent);
+    expect(up1.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    const dn = await shaFetch(lab.lan, lab.cli(1), '203.0.113.2', 5402, 20);
+    expect(dn.got).toBe(dn.sent);
+    expect(dn.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    const after = bpfCounts(pins);
+    const fast = after.rx_delivered - before.rx_delivered + after.tx_sent - before.tx_sent;
+    const slow = after.rx_to_daemon - before.rx_to_daemon + after.tx_to_daemon - before.tx_to_daemon;
+    expect(fast).toBeGreaterThan(20000);
+    expect(slow).toBeLessThan(fast / 1000);
+    expect(after.tx_failed - before.tx_failed).toBe(0);
+  });
+
+  test('replayed and bit-flipped data datagrams captured from the wire are rejected and counted', async () => {
+    const cap = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '10', 'tcpdump', '-i', 'up0', '-c', '3', '-w', path.join(dir, 'data.pcap'), '-U', 'udp dst port 1194 and udp[8] & 0xf8 = 0x48']);
+    await new Promise((r) => setTimeout(r, 800));
+    x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.1');
+    await new Promise((r) => cap.on('close', r));
+    const script = `
+import sys
+from struct import unpack
+d=open(sys.argv[1],'rb').read(); o=24; out=[]
+while o < len(d):
+  incl=unpack('<I', d[o+8:o+12])[0]; pkt=d[o+16:o+16+incl]; o+=16+incl
+  out.append(pkt[14+20+8:].hex())
+print(' '.join(out))`;
+    const datagrams = x(lab.srv, 'python3', '-c', script, path.join(dir, 'data.pcap')).out.trim().split(' ').map((h) => Buffer.from(h, 'hex'));
+    expect(datagrams.length).toBe(3);
+    const before = bpfCounts(pins);
+    const send = (b: Buffer) => x(lab.cli(1), 'python3', '-c', `import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(bytes.fromhex(sys.argv[1]),('198.51.100.1',1194))`, b.toString('hex'));
+    for (const d of datagrams) send(d);
+    // a packet id no one sent yet (it is in the AAD), so the tag check, not the replay window, refuses it
+    const flipped = Buffer.from(datagrams[0]);
+    flipped.writeUInt32BE(0x7fffffff, 4);
+    send(flipped);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = bpfCounts(pins);
+    expect(after.rx_replay - before.rx_replay).toBe(3);
+    expect(after.rx_bad_tag - before.rx_bad_tag).toBe(1);
+    expect(after.rx_delivered - before.rx_delivered).toBe(0);
+  });
+
+  test('the status file (status-version 2) lists the client with its addresses and bytes', async () => {
+    await new Promise((r) => setTimeout(r, 1200));
+    const st = fs.readFileSync(path.join(dir, 'status.txt'), 'utf8');
+    const row = st.split('\n').find((l) => l.startsWith('CLIENT_LIST,cli1,'));
+    expect(row).toBeDefined();
+    const f = row!.split(',');
+    expect(f[3]).toBe('192.0.2.2');
+    expect(f[4]).toBe('2001:db8:1::1000');
+    expect(Number(f[5])).toBeGreaterThan(20e6);
+    expect(Number(f[6])).toBeGreaterThan(20e6);
+    expect(f[12]).toBe('CHACHA20-POLY1305');
+  });
+
+  test('dump of the key maps shows key ids and packet ids, never key bytes; secrets are pinned 0600', () => {
+    const keys = sh(process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), 'dump', 'ovpn_keys', '--name', INSTANCE, '--json'], { env: { ...process.env, ...env } });
+    const k = JSON.parse(keys.out) as Array<{ value: { key_id: number; tx_pid: number } }>;
+    expect(k.length).toBeGreaterThanOrEqual(1);
+    expect(k[0].value.tx_pid).toBeGreaterThan(1000);
+    const sec = sh(process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), 'dump', 'ovpn_secrets', '--name', INSTANCE], { env: { ...process.env, ...env } });
+    expect(sec.out).toMatch(/secret \(not shown\)/);
+    expect(fs.statSync(path.join(pins, 'maps', 'ovpn_secrets')).mode & 0o777).toBe(0o600);
+  });
+
+  test('a revoked certificate is refused (crl-verify)', async () => {
+    const { c, ok } = await connect(2, ['--connect-retry-max', '1'], 'revoked');
+    expect(ok).toBe(false);
+    expect(server!.out).toMatch(/198\.51\.100\.12:\d+ TLS error: client certificate refused \(CN=revoked\): CERT_REVOKED/);
+    expect(server!.out).not.toMatch(/revoked\/\S+ Peer Connection Initiated/);
+    await c.stop();
+  });
+
+  test('an exiting client (explicit-exit-notify) is removed at once; a killed one by ping-restart', async () => {
+    const two = await connect(2, ['--explicit-exit-notify', '1']);
+    expect(two.ok).toBe(true);
+    await two.c.stop('SIGTERM');
+    expect(await server!.waitFor(/cli2\/\S+ SIGTERM\[soft,peer EXIT\]/, 3000)).toBe(true);
+    const three = await connect(3);
+    expect(three.ok).toBe(true);
+    await three.c.stop('SIGKILL');
+    // keepalive 2 10: the server restarts a peer after 20 s of silence
+    expect(await server!.waitFor(/cli3\/\S+ SIGTERM\[soft,ping-restart/, 30000)).toBe(true);
+  }, 60000);
+
+  test('SIGTERM stops the server and leaves no pins, tun device or segmenter behind', async () => {
+    await down();
+    expect(fs.existsSync(pins)).toBe(false);
+    const links = x(lab.srv, 'ip', '-o', 'link').out;
+    expect(links).not.toMatch(/tun0|l2s[0-9a-f]{8}[io]/);
+    expect(x(lab.srv, 'bpftool', 'net', 'show').out).not.toMatch(/ovpn_/);
+  });
+});
+
+describe.each(<Array<[string, string[], string[], RegExp]>>[
+  ['AES-256-GCM (slow path), tls-auth, TLS 1.2', ['data-ciphers AES-256-GCM', 'tls-auth ta.key 0', 'auth SHA256'], ['--tls-auth', 'TA', '1', '--auth', 'SHA256', '--tls-version-max', '1.2'], /TLSv1\.2/],
+  ['AES-128-GCM (slow path), tls-crypt', ['data-ciphers AES-128-GCM', 'tls-crypt tc.key'], ['--tls-crypt', 'TC'], /AES-128-GCM/],
+])('%s', (_name, extra, cliExtra, logRe) => {
+  beforeAll(async () => {
+    await up(serverConf('slow', extra));
+  });
+  afterAll(down);
+
+  test('connects, pings the LAN host, and the daemon carried the data (BPF handed it over)', async () => {
+    const args = cliExtra.map((a) => (a === 'TA' ? path.join(dir, 'ta.key') : a === 'TC' ? path.join(dir, 'tc.key') : a));
+    const { c, ok } = await connect(1, args);
+    if (!ok) throw new Error(`client did not connect:\n${c.log()}\nserver:\n${server!.out}`);
+    expect(c.log()).toMatch(logRe);
+    const before = bpfCounts(pins);
+    expect(x(lab.cli(1), 'ping', '-c', '5', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/5 received/);
+    const after = bpfCounts(pins);
+    expect(after.rx_to_daemon - before.rx_to_daemon).toBeGreaterThanOrEqual(5);
+    expect(after.tx_to_daemon - before.tx_to_daemon).toBeGreaterThanOrEqual(5);
+    expect(after.rx_delivered - before.rx_delivered).toBe(0);
+  });
+});
+
+describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and three clients at once', () => {
+  beforeAll(async () => {
+    await up(serverConf('reneg', ['data-ciphers CHACHA20-POLY1305', 'tls-crypt tc.key', 'reneg-sec 5', 'client-to-client']));
+    for (const i of [1, 2, 3]) {
+      const { c, ok } = await connect(i, ['--tls-crypt', path.join(dir, 'tc.key')]);
+      if (!ok) throw new Error(`client ${i} did not connect:\n${c.log()}\nserver:\n${server!.out}`);
+    }
+  }, 90000);
+  afterAll(down);
+
+  test('a continuous ping across at least 3 renegotiations loses nothing; clients reach each other', async () => {
+    const ping = x(lab.cli(1), 'ping', '-c', '90', '-i', '0.2', '-W', '2', '203.0.113.2');
+    expect(ping.out).toMatch(/90 packets transmitted, 90 received/);
+    await new Promise((r) => setTimeout(r, 500)); // the ping blocked the loop: let the server's log arrive
+    const renegs = (server!.out.match(/cli1\/\S+ TLS: soft reset done/g) ?? []).length;
+    expect(renegs).toBeGreaterThanOrEqual(3);
+    expect(x(lab.cli(2), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.4').out).toMatch(/3 received/);
+    expect(x(lab.cli(3), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.2').out).toMatch(/3 received/);
+  }, 60000);
+});
