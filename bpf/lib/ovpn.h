@@ -345,6 +345,12 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	if (!peer->local4)
 		flags |= BPF_FIB_LOOKUP_SRC;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags | BPF_FIB_LOOKUP_OUTPUT);
+	/* The helper refuses when the uplink does not forward; a server that
+	 * only talks to its clients need not: the neighbour path routes then. */
+	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED && peer->local4) {
+		rc = BPF_FIB_LKUP_RET_NO_NEIGH;
+		fib.ifindex = peer->uplink;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		goto fail;
 

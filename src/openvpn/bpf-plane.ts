@@ -54,11 +54,8 @@ export class BpfPlane implements DataPlane {
     this.dir = p.dir;
     this.seg = segmenterNames(o.instance);
     BpfPlane.cleanup(o.instance, o.netns); // what a killed daemon left
-    this.obj = bpf.openObject(objectPath('ovpn_tc.bpf.o'));
+    this.obj = loadOvpnObject();
     try {
-      // The shared headers bring the wire's maps along; the programs here use none of them.
-      for (const m of bpf.mapNames(this.obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && !m.startsWith('.')) bpf.skipMap(this.obj, m);
-      bpf.loadObject(this.obj);
       fs.mkdirSync(p.maps, { recursive: true });
       for (const m of MAPS) {
         const fd = bpf.mapFd(this.obj, m);
@@ -250,6 +247,20 @@ export class BpfPlane implements DataPlane {
     BpfPlane.cleanup(this.o.instance, this.o.netns);
     this.user.close();
   }
+}
+
+/** Opens and loads bpf/ovpn_tc.bpf.o; its maps are created, nothing is pinned or linked. */
+export function loadOvpnObject(): bpf.BpfObject {
+  const obj = bpf.openObject(objectPath('ovpn_tc.bpf.o'));
+  try {
+    // The shared headers bring the wire's maps along; the programs here use none of them.
+    for (const m of bpf.mapNames(obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && !m.startsWith('.')) bpf.skipMap(obj, m);
+    bpf.loadObject(obj);
+  } catch (e) {
+    bpf.closeObject(obj);
+    throw e;
+  }
+  return obj;
 }
 
 const pad32 = (k: Buffer) => { const b = Buffer.alloc(32); k.copy(b); return b; };

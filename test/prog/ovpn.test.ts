@@ -1,0 +1,235 @@
+// The OpenVPN data channel's programs (bpf/ovpn_tc.bpf.c) frame in, frame
+// out with BPF_PROG_TEST_RUN, against node:crypto (src/openvpn/data.ts is a
+// thin wrapper over it): decrypt at the uplink, encrypt on the segmenter's
+// inner end (the same encrypt the tun's egress runs; a test run always
+// hands the program an Ethernet frame, which the tun's bare IP packets are not).
+import crypto from 'crypto';
+import { execFileSync } from 'child_process';
+import * as bpf from '../../src/bpf/libbpf';
+import { BpfMap } from '../../src/bpf/maps';
+import { ifIndex, inNetns } from '../../src/bpf/sys';
+import { formatJson } from '../../src/btf';
+import { loadOvpnObject } from '../../src/openvpn/bpf-plane';
+import { encryptData, decryptData, DirectionKey, P_DATA_V2, PING } from '../../src/openvpn/data';
+import { rng } from '../helpers/rng';
+
+const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+const NS = `ovp${process.pid % 100000}`;
+const PEER = 5;
+let obj: bpf.BpfObject;
+const maps: Record<string, BpfMap> = {};
+let rx: DirectionKey, tx: DirectionKey, uplink = 0;
+
+const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const counts = () => {
+  const m = maps.ovpn_counts, out: Record<string, number> = {};
+  for (const [v, n] of m.btf!.enumNames('ovpn_count')) {
+    const vals = m.lookup(Number(v));
+    if (vals) out[n.replace(/^OVPN_/, '').toLowerCase()] = vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
+  }
+  return out;
+};
+const delta = (f: () => unknown) => { const a = counts(); f(); const b = counts(); return Object.fromEntries(Object.entries(b).filter(([k, v]) => v !== a[k]).map(([k, v]) => [k, v - a[k]])); };
+
+function ipv4(src: string, dst: string, payload: Buffer): Buffer {
+  const h = Buffer.alloc(20);
+  h[0] = 0x45; h.writeUInt16BE(20 + payload.length, 2); h[8] = 64; h[9] = 1;
+  Buffer.from(src.split('.').map(Number)).copy(h, 12); Buffer.from(dst.split('.').map(Number)).copy(h, 16);
+  let s = 0; for (let i = 0; i < 20; i += 2) s += h.readUInt16BE(i);
+  while (s > 0xffff) s = (s & 0xffff) + (s >> 16);
+  h.writeUInt16BE(~s & 0xffff, 10);
+  return Buffer.concat([h, payload]);
+}
+function ipv6(src: Buffer, dst: Buffer, payload: Buffer): Buffer {
+  const h = Buffer.alloc(40);
+  h[0] = 0x60; h.writeUInt16BE(payload.length, 4); h[6] = 59; h[7] = 64; src.copy(h, 8); dst.copy(h, 24);
+  return Buffer.concat([h, payload]);
+}
+const VPN6 = Buffer.from('20010db8000100000000000000001000', 'hex');
+/** A client's datagram as it arrives at the uplink: Ethernet, IPv4, UDP to 1194, then the OpenVPN packet. */
+function arriving(datagram: Buffer, udpLenDelta = 0): Buffer {
+  const eth = Buffer.from('0200000000010200000000020800', 'hex');
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(40000, 0); udp.writeUInt16BE(1194, 2); udp.writeUInt16BE(8 + datagram.length + udpLenDelta, 4);
+  const ip = ipv4('198.51.100.11', '198.51.100.1', Buffer.concat([udp, datagram]));
+  ip[9] = 17; ip.writeUInt16BE(0, 10);
+  return Buffer.concat([eth, ip]);
+}
+let pid = 1;
+const data = (plain: Buffer, keyId = 0, peer = PEER, key = rx, id = pid++) => encryptData(key, { opcode: P_DATA_V2, keyId, peerId: peer, packetId: id }, plain);
+const runRx = (frame: Buffer) => bpf.testRun(bpf.programFd(obj, 'ovpn_uplink_in'), { data: frame, dataOutSize: frame.length + 256 });
+
+/** The peer as the daemon installs it, having been seen on up0 (a test run's ingress is loopback). */
+function setPeer(rport: number): void {
+  maps.ovpn_peers.update(PEER, {
+    remote4: '198.51.100.11', local4: '198.51.100.1', rport, tx_slot: 0, pad: 0, uplink, vpn4: '192.0.2.2', vpn6: '2001:db8:1::1000',
+    rx_packets: 0n, rx_bytes: 0n, tx_packets: 0n, tx_bytes: 0n, last_rx_ns: 0n, last_tx_ns: 0n,
+  });
+}
+
+function setKey(slot: number, keyId: number, cipher: string): void {
+  maps.ovpn_keys.update(PEER << 1 | slot, {
+    lock: { val: 0 }, key_id: keyId, cipher: Number([...maps.ovpn_keys.btf!.enumNames('ovpn_cipher')].find(([, n]) => n === cipher)![0]), pad: [0, 0],
+    tx_pid: 1n, rx_packets: 0n, replay: { bitmap: 0n, highest: 0, window: 64, advanced_ns: 0n, backtrack_ns: 15000000000n },
+  });
+  maps.ovpn_secrets.update(PEER << 1 | slot, { rx_key: rx.key, rx_iv: rx.iv, tx_key: tx.key, tx_iv: tx.iv });
+}
+
+beforeAll(() => {
+  try { sh('ip', 'netns', 'del', NS); } catch { /* none */ }
+  sh('ip', 'netns', 'add', NS);
+  sh('ip', 'link', 'add', 'up0', 'netns', NS, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', NS);
+  sh('ip', '-n', NS, 'addr', 'add', '198.51.100.1/24', 'dev', 'up0');
+  sh('ip', '-n', NS, 'link', 'set', 'up0', 'up');
+  sh('ip', '-n', NS, 'link', 'set', 'peer0', 'up');
+  sh('ip', '-n', NS, 'link', 'set', 'lo', 'up');
+  sh('ip', '-n', NS, 'neigh', 'add', '198.51.100.11', 'lladdr', '02:00:00:00:00:0b', 'dev', 'up0', 'nud', 'permanent');
+  uplink = inNetns(NS, () => ifIndex('up0'));
+  obj = loadOvpnObject();
+  for (const m of ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts']) maps[m] = BpfMap.fromFd(bpf.mapFd(obj, m), m);
+  const k = crypto.randomBytes(32), iv = crypto.randomBytes(8), k2 = crypto.randomBytes(32), iv2 = crypto.randomBytes(8);
+  rx = { cipher: 'CHACHA20-POLY1305', key: k, iv };
+  tx = { cipher: 'CHACHA20-POLY1305', key: k2, iv: iv2 };
+  maps.ovpn_config.update(0, { tun: 1, seg_outer: 0, seg_inner: 0, port: 1194, pad: 0 });
+  setPeer(40000);
+  maps.ovpn_route4.update('192.0.2.2', PEER);
+  setKey(0, 0, 'OVPN_CHACHA20_POLY1305');
+});
+afterAll(() => {
+  for (const m of Object.values(maps)) m.close();
+  if (obj) bpf.closeObject(obj);
+  try { sh('ip', 'netns', 'del', NS); } catch { /* gone */ }
+});
+
+describe('uplink ingress: decrypt into the tun', () => {
+  test('a data packet decrypts to the client\'s IP packet, the outer headers gone, redirected into the tun', () => {
+    const inner = ipv4('192.0.2.2', '203.0.113.2', crypto.randomBytes(56));
+    let r: ReturnType<typeof runRx> | undefined;
+    expect(delta(() => { r = runRx(arriving(data(inner))); })).toEqual({ rx_delivered: 1 });
+    expect(r!.retval).toBe(TC_ACT_REDIRECT);
+    expect(r!.data.subarray(14)).toEqual(inner);
+    const peer = formatJson(maps.ovpn_peers.btf!, maps.ovpn_peers.info.valueTypeId, maps.ovpn_peers.lookup(PEER)![0]) as Record<string, number>;
+    expect(Number(peer.rx_packets)).toBe(1);
+  });
+
+  test('random sizes from 20 bytes to 3000 (as much as a test run takes), IPv4 and IPv6 inside, all equal to what node:crypto encrypted', () => {
+    const r = rng(9);
+    for (const n of [0, 1, 43, 44, 63, 64, 65, 1400, 1452, 2980, ...Array.from({ length: 20 }, () => r.int(1480))]) {
+      const inner = n % 2 ? ipv6(VPN6, VPN6, crypto.randomBytes(n)) : ipv4('192.0.2.2', '203.0.113.2', crypto.randomBytes(n));
+      const out = runRx(arriving(data(inner)));
+      expect(out.retval).toBe(TC_ACT_REDIRECT);
+      expect(out.data.subarray(14)).toEqual(inner);
+    }
+  });
+
+  test('refusals, each counted by reason: forged tag, replay (duplicate, too old), spoofed source, truncated, ping consumed', () => {
+    const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30));
+    const good = arriving(data(inner));
+    const forged = Buffer.from(good); forged[forged.length - 1] ^= 0x80;
+    expect(delta(() => expect(runRx(forged).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_bad_tag: 1 });
+    expect(runRx(good).retval).toBe(TC_ACT_REDIRECT);
+    expect(delta(() => expect(runRx(good).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_replay: 1 });
+    pid += 100;
+    expect(runRx(arriving(data(inner))).retval).toBe(TC_ACT_REDIRECT);
+    const old = arriving(data(inner, 0, PEER, rx, pid - 70)); // 70 behind the highest: outside the 64-id window
+    expect(delta(() => expect(runRx(old).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_replay: 1 });
+    const inWindow = arriving(data(inner, 0, PEER, rx, pid - 30)); // a gap inside the window: accepted once
+    expect(runRx(inWindow).retval).toBe(TC_ACT_REDIRECT);
+    expect(runRx(inWindow).retval).toBe(TC_ACT_SHOT);
+    const zero = arriving(data(inner, 0, PEER, rx, 1)).fill(0, 14 + 28 + 4, 14 + 28 + 8);
+    expect(delta(() => runRx(zero))).toEqual({ rx_replay: 1 });
+    const spoofed = arriving(data(ipv4('192.0.2.99', '203.0.113.2', Buffer.alloc(30))));
+    expect(delta(() => expect(runRx(spoofed).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_spoofed: 1 });
+    const v6spoof = arriving(data(ipv6(Buffer.alloc(16, 1), VPN6, Buffer.alloc(8))));
+    expect(delta(() => expect(runRx(v6spoof).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_spoofed: 1 });
+    const longer = arriving(data(inner), 10); // UDP claims more than arrived
+    expect(delta(() => expect(runRx(longer).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_truncated: 1 });
+    const notIp = arriving(data(Buffer.alloc(30, 0x11)));
+    expect(delta(() => expect(runRx(notIp).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_truncated: 1 });
+    expect(delta(() => expect(runRx(arriving(data(PING))).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_ping: 1 });
+  });
+
+  test('what is not ours reaches the daemon unchanged: unknown peer, unknown key id, control packets, AES keys, other ports', () => {
+    const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30));
+    for (const f of [arriving(data(inner, 0, 77)), arriving(data(inner, 3))]) {
+      const r = runRx(f);
+      expect(r.retval).toBe(TC_ACT_OK);
+      expect(r.data).toEqual(f);
+    }
+    const control = arriving(Buffer.concat([Buffer.from([0x38]), Buffer.alloc(30)]));
+    expect(delta(() => expect(runRx(control).retval).toBe(TC_ACT_OK))).toEqual({});
+    const other = arriving(data(inner)); other.writeUInt16BE(1195, 14 + 20 + 2);
+    expect(runRx(other).retval).toBe(TC_ACT_OK);
+    setKey(1, 2, 'OVPN_AES_256_GCM');
+    expect(delta(() => expect(runRx(arriving(data(inner, 2))).retval).toBe(TC_ACT_OK))).toEqual({ rx_to_daemon: 1 });
+    maps.ovpn_keys.delete(PEER << 1 | 1);
+  });
+
+  test('a packet that authenticates from a new address moves the peer (float), as a 2.6 server does', () => {
+    const f = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30))));
+    f.writeUInt16BE(40001, 14 + 20);
+    expect(delta(() => expect(runRx(f).retval).toBe(TC_ACT_REDIRECT))).toEqual({ rx_delivered: 1, rx_float: 1 });
+    const peer = formatJson(maps.ovpn_peers.btf!, maps.ovpn_peers.info.valueTypeId, maps.ovpn_peers.lookup(PEER)![0]) as Record<string, number>;
+    expect(Number(peer.rport)).toBe(40001);
+    const back = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30))));
+    expect(runRx(back).retval).toBe(TC_ACT_REDIRECT);
+  });
+});
+
+describe('segmenter inner end: encrypt out of the uplink', () => {
+  beforeAll(() => setPeer(40001));
+  test('a reply becomes the datagram node:crypto makes with the next packet id, addressed to the peer through the FIB', () => {
+    sh('ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.conf.all.forwarding=1');
+    inNetns(NS, () => {
+      for (const n of [20, 64, 100, 1400]) {
+        const inner = ipv4('203.0.113.2', '192.0.2.2', crypto.randomBytes(n));
+        const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), inner]);
+        const key = formatJson(maps.ovpn_keys.btf!, maps.ovpn_keys.info.valueTypeId, maps.ovpn_keys.lookup(PEER << 1)![0]) as Record<string, number>;
+        let r: ReturnType<typeof bpf.testRun> | undefined;
+        const d = delta(() => { r = bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame, dataOutSize: frame.length + 256 }); });
+        expect(d).toEqual({ tx_sent: 1 });
+        expect(r!.retval).toBe(TC_ACT_REDIRECT);
+        const out = r!.data;
+        expect(out.subarray(0, 6).toString('hex')).toBe('02000000000b'); // the neighbour's MAC
+        expect(out.readUInt16BE(12)).toBe(0x0800);
+        const ip = out.subarray(14, 34);
+        expect([...ip.subarray(12, 16)].join('.')).toBe('198.51.100.1');
+        expect([...ip.subarray(16, 20)].join('.')).toBe('198.51.100.11');
+        expect(out.readUInt16BE(34)).toBe(1194);
+        expect(out.readUInt16BE(36)).toBe(40001);
+        const datagram = out.subarray(42);
+        expect(datagram).toEqual(encryptData(tx, { opcode: P_DATA_V2, keyId: 0, peerId: PEER, packetId: Number(key.tx_pid) }, inner));
+        expect(decryptData(tx, datagram)).toEqual(inner);
+      }
+    });
+  });
+
+  test('with forwarding off (a server that only talks to its clients) the reply goes out through the neighbour path', () => {
+    sh('ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.conf.all.forwarding=0');
+    inNetns(NS, () => {
+      const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), ipv4('203.0.113.2', '192.0.2.2', Buffer.alloc(40))]);
+      let r: ReturnType<typeof bpf.testRun> | undefined;
+      expect(delta(() => { r = bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame, dataOutSize: frame.length + 256 }); })).toEqual({ tx_sent: 1 });
+      expect(r!.retval).toBe(TC_ACT_REDIRECT);
+      expect(decryptData(tx, r!.data.subarray(42))).toEqual(frame.subarray(14));
+    });
+  });
+
+  test('the daemon takes packet ids from the same counter (ovpn_take_pids): no id is used twice', () => {
+    const take = (n: number) => { const c = Buffer.alloc(16); c.writeUInt32LE(PEER << 1, 0); c.writeUInt32LE(n, 4); bpf.syscallRun(bpf.programFd(obj, 'ovpn_take_pids'), c); return Number(c.readBigUInt64LE(8)); };
+    const a = take(1), b = take(10);
+    expect(b).toBe(a + 1);
+    inNetns(NS, () => {
+      const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), ipv4('203.0.113.2', '192.0.2.2', Buffer.alloc(10))]);
+      const r = bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame, dataOutSize: frame.length + 256 });
+      expect(r.data.readUInt32BE(42 + 4)).toBe(b + 10);
+    });
+  });
+
+  test('no peer for the destination, or no route to the peer: dropped and counted', () => {
+    inNetns(NS, () => {
+      const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), ipv4('203.0.113.2', '192.0.2.77', Buffer.alloc(10))]);
+      expect(delta(() => expect(bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame }).retval).toBe(TC_ACT_SHOT))).toEqual({ tx_no_peer: 1 });
+    });
+  });
+});
