@@ -76,7 +76,7 @@ export function destroyOvLab(lab: OvLab): void {
 }
 
 /** A process we started in its own process group (so a SIGKILL reaches what
- * `timeout` runs too), its output collected; stop() signals that group. */
+ * `timeout` runs too), its output collected. */
 export class Proc {
   out = '';
   readonly done: Promise<number>;
@@ -94,7 +94,9 @@ export class Proc {
   }
   async stop(sig: NodeJS.Signals = 'SIGTERM', ms = 5000): Promise<number> {
     const group = (s: NodeJS.Signals) => { try { process.kill(-(this.child.pid as number), s); } catch { /* gone */ } };
-    if (this.child.exitCode === null && this.child.signalCode === null) group(sig);
+    // A signal a process can handle goes to the child alone (`timeout` passes it on once; a second
+    // SIGTERM would cut openvpn's explicit-exit-notify short); SIGKILL to the whole group.
+    if (this.child.exitCode === null && this.child.signalCode === null) { if (sig === 'SIGKILL') group(sig); else this.child.kill(sig); }
     const t = setTimeout(() => group('SIGKILL'), ms);
     const code = await this.done;
     clearTimeout(t);
