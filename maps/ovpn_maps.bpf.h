@@ -65,6 +65,20 @@ struct {
 	__type(value, struct ovpn_scratch);
 } ovpn_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovpn_instance);
+} ovpn_instance SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVPN_MAX_PEERS);
+	__type(key, __u32);        /* peer-id */
+	__type(value, struct ovpn_client);
+} ovpn_clients SEC(".maps");
+
 /* Anchors the enums in BTF for TypeScript. */
 enum ovpn_limits ovpn_limits_btf;
 enum ovpn_cipher ovpn_cipher_btf;

@@ -97,6 +97,32 @@ struct ovpn_scratch {
 	__u8 pad[4];
 };
 
+/* What `l2bpf status` needs to know about the daemon (key 0): written once at start. */
+struct ovpn_instance {
+	__u64 started_at;          /* unix seconds */
+	__u32 pid;
+	l2_ifindex tun;
+	__u16 port;
+	__u16 pad;
+	char netns[32];
+	char tun_name[16];
+	char config[128];
+};
+
+/* Per peer-id, what the control plane knows and BPF does not (status, dump peers). */
+struct ovpn_client {
+	char cn[64];               /* certificate common name */
+	char real[48];             /* address:port as the control channel knows it */
+	__u64 connected_at;        /* unix seconds */
+	__u8 cipher;               /* enum ovpn_cipher */
+	__u8 nkeys;
+	__u8 key_ids[2];           /* live key ids, the tx key first */
+	__u8 pad[4];
+	/* the daemon's slow path (AES-GCM today, what BPF hands over), refreshed each second */
+	__u64 slow_rx_packets, slow_rx_bytes, slow_tx_packets, slow_tx_bytes;
+	__u64 slow_last_rx;        /* unix ms */
+};
+
 /* peer_id << 1 | slot */
 typedef __u32 ovpn_slot;
 

@@ -179,8 +179,8 @@ export async function openvpn(o: OpenvpnRunOptions): Promise<import('./openvpn/s
   return OpenvpnServer.start({
     config, baseDir: path.dirname(path.resolve(o.config)),
     plane: o.bpf === false ? undefined : (user, io) => new BpfPlane(user, {
-      instance: o.name ?? `openvpn-${io.tun.name}`, tun: { name: io.tun.name, ifindex: ifIndex(io.tun.name) },
-      uplinks: o.uplinks?.length ? o.uplinks : defaultUplinks(config.local, io.tun.name), port: io.port, replayWindow: config.replayWindow, netns: undefined,
+      instance: o.name ?? `openvpn-${io.tun.name}`, config: o.config, tun: { name: io.tun.name, ifindex: ifIndex(io.tun.name) },
+      uplinks: o.uplinks?.length ? o.uplinks : defaultUplinks(config.local, io.tun.name), port: io.port, replayWindow: config.replayWindow, netns: o.netns,
     }),
   });
 }

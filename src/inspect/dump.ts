@@ -5,6 +5,7 @@ import fs from 'fs';
 import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatJson, formatText, JsonValue, sumValues } from '../btf';
+import { ovpnClients, ovpnRecord } from '../openvpn/inspect';
 import { UsageError } from '../errors';
 import { Opened } from './instance';
 import { View, VIEWS } from './views';
@@ -27,6 +28,12 @@ export const MAP_ALIASES: Record<string, string> = {
 };
 
 export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOptions): MapDump[] {
+  if (alias === 'peers' && ovpnRecord(inst.paths)) {
+    // an OpenVPN server's clients: ovpn_clients joined with ovpn_peers
+    const rows = ovpnClients(inst.paths);
+    return [{ name: 'peers', type: 'view', btf: true, entries: rows as unknown as JsonValue[], text: rows.map((c) =>
+      `${c.peerId} ${c.commonName} ${c.realAddress} ${[c.vpn4, c.vpn6].filter(Boolean).join(' ')} ${c.cipher} keys ${c.keyIds.join(',')} rx ${c.rxPackets}/${c.rxBytes} tx ${c.txPackets}/${c.txBytes}`) }];
+  }
   const names = mapNames(inst);
   const which = alias && (MAP_ALIASES[alias] ?? alias);
   if (which && !names.includes(which)) throw new UsageError(`instance ${inst.name} has no map ${which}`, `maps: ${names.join(', ')}`);

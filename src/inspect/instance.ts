@@ -5,6 +5,7 @@ import { ifName, inNetns, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { InstanceRecord, readInstance } from '../instance/record';
 import { instancePaths, InstancePaths, listInstances } from '../instance/paths';
+import { ovpnRecord } from '../openvpn/inspect';
 
 export interface Opened { name: string; paths: InstancePaths; record?: InstanceRecord; ifname: (i: number) => string | undefined }
 
@@ -23,10 +24,11 @@ export function pickInstance(root: string, name?: string): string {
 export function openInstance(root: string, name: string): Opened {
   const paths = instancePaths(root, name);
   const record = readInstance(paths);
+  const netns = record?.netns ?? ovpnRecord(paths)?.netns;
   const cache = new Map<number, string | undefined>();
-  const nsOk = !record?.netns || fs.existsSync(netnsPath(record.netns));
+  const nsOk = !netns || fs.existsSync(netnsPath(netns));
   const ifname = (i: number) => {
-    if (!cache.has(i)) cache.set(i, nsOk ? inNetns(record?.netns, () => ifName(i)) : undefined);
+    if (!cache.has(i)) cache.set(i, nsOk ? inNetns(netns, () => ifName(i)) : undefined);
     return cache.get(i);
   };
   return { name, paths, record, ifname };

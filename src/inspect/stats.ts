@@ -7,6 +7,7 @@ import { BpfMap } from '../bpf/maps';
 import { formatJson, sumValues } from '../btf';
 import { Opened } from './instance';
 import { MAPS } from '../generated/bpf';
+import { ovpnClients, ovpnCounts, OvpnClientRow, ovpnRecord } from '../openvpn/inspect';
 
 export interface PortStats {
   port: string; ifindex: number;
@@ -26,7 +27,11 @@ export interface TunnelStats {
   gso_packets: bigint; segmented: bigint; gso_decap: bigint;
   drops: Array<{ reason: string; packets: bigint }>;
 }
-export interface Stats { instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[] }
+export interface Stats {
+  instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[];
+  /** An `l2bpf openvpn` server: the data channel's counters by outcome, and per client. */
+  openvpn?: { counts: Record<string, number>; clients: OvpnClientRow[] };
+}
 
 const big = (v: unknown) => BigInt(v as number);
 
@@ -36,6 +41,9 @@ export function reasonLabel(enumName: string): string {
 }
 
 export function readStats(inst: Opened): Stats {
+  if (ovpnRecord(inst.paths)) {
+    return { instance: inst.name, at: Date.now(), ports: [], drops: [], tunnels: [], openvpn: { counts: ovpnCounts(inst.paths), clients: ovpnClients(inst.paths) } };
+  }
   const ports: PortStats[] = [];
   const pmap = BpfMap.openPinned(path.join(inst.paths.maps, MAPS.l2_port_stats));
   try {

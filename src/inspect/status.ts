@@ -9,6 +9,7 @@ import { listInstances } from '../instance/paths';
 import { wirePorts } from '../instance/record';
 import { xdpFeatures, XDP_ACT } from '../net/netdev';
 import { openInstance } from './instance';
+import { ovpnClients, OvpnClientRow, ovpnRecord } from '../openvpn/inspect';
 
 export interface PortStatus {
   name: string; ifindex: number; present: boolean; mode?: string; reason?: string; segmenter?: boolean;
@@ -17,11 +18,22 @@ export interface PortStatus {
 export interface InstanceStatus {
   instance: string; state: 'attached' | 'degraded'; netns?: string; requested?: string;
   since?: string; updated?: string; pinDir: string; ports: PortStatus[]; problems: string[];
+  /** An `l2bpf openvpn` server: its daemon and clients. */
+  openvpn?: { pid: number; alive: boolean; port: number; tun: string; config: string; clients: OvpnClientRow[] };
 }
 
 export function runStatus(root: string): InstanceStatus[] {
   return listInstances(root).map((name) => {
     const inst = openInstance(root, name);
+    const ov = ovpnRecord(inst.paths);
+    if (ov) {
+      const problems = ov.alive ? [] : [`the server process (pid ${ov.pid}) is gone: l2bpf detach --name ${name} removes what it left`];
+      return {
+        instance: name, state: problems.length ? 'degraded' : 'attached', netns: ov.netns, requested: 'openvpn', since: new Date(ov.startedAt).toISOString(),
+        pinDir: inst.paths.dir, ports: [], problems,
+        openvpn: { pid: ov.pid, alive: ov.alive, port: ov.port, tun: ov.tun, config: ov.config, clients: ovpnClients(inst.paths) },
+      };
+    }
     const r = inst.record;
     const problems: string[] = [];
     if (!r) problems.push('no instance record (attach did not finish?)');

@@ -3,6 +3,7 @@
 // folder. Works even when the namespace or the ports are gone already (then
 // the kernel has dropped the attachment itself).
 import fs from 'fs';
+import { ovpnRecord } from '../openvpn/inspect';
 import * as bpf from '../bpf/libbpf';
 import { inNetns, ifIndex, lockDir, lockDirAsync, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
@@ -18,7 +19,14 @@ export interface DetachResult { instance: string; ports: string[]; netns?: strin
 /** Which instances a detach request means: --name, the instance on these ports, or all. */
 export function selectInstances(root: string, sel: { name?: string; ports?: string[]; netns?: string; all?: boolean }): string[] {
   const all = listInstances(root);
-  if (sel.all) return all;
+  if (sel.all) {
+    // a running OpenVPN server is stopped by its signal, not detached under it
+    return all.filter((n) => {
+      const ov = ovpnRecord(instancePaths(root, n));
+      if (ov?.alive) log.warn(`${n}: skipped, served by l2bpf openvpn (pid ${ov.pid}); stop it with kill -TERM ${ov.pid}`);
+      return !ov?.alive;
+    });
+  }
   if (sel.name) {
     if (!all.includes(sel.name)) throw new UsageError(`no l2bpf instance named ${sel.name}`, all.length ? `attached: ${all.join(', ')}` : 'nothing is attached');
     return [sel.name];
@@ -59,6 +67,16 @@ export async function detachAsync(root: string, names: string[]): Promise<Detach
 
 function detachOne(root: string, name: string): DetachResult {
   const p = instancePaths(root, name);
+  const ov = ovpnRecord(p);
+  if (ov) {
+    // an OpenVPN server: its links and tun go with its process; what a killed one leaves is pins and the segmenter
+    if (ov.alive) throw new UsageError(`instance ${name} is served by l2bpf openvpn (pid ${ov.pid})`, `stop it with: kill -TERM ${ov.pid}`);
+    const nsAlive = !ov.netns || fs.existsSync(netnsPath(ov.netns));
+    if (nsAlive) deleteSegmenter(ov.netns, segmenterNames(name));
+    fs.rmSync(p.dir, { recursive: true, force: true });
+    if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmdirSync(root);
+    return { instance: name, ports: [], netns: ov.netns, notes: [] };
+  }
   const rec = readInstance(p);
   const notes: string[] = [];
   const nsAlive = !rec?.netns || fs.existsSync(netnsPath(rec.netns));

@@ -15,18 +15,20 @@ import { ensureBpffs, instancePaths, objectPath, pinRoot } from '../instance/pat
 import { createSegmenter, deleteSegmenter, segmenterNames, SegmenterPair } from '../loader/segmenter';
 import { log } from '../log';
 import type { DataCipher } from './config';
-import { DataPlane, KeySpec, PeerCounters, PeerSpec, UserPlane } from './plane';
+import { DataPlane, KeySpec, PeerCounters, PeerDescription, PeerSpec, UserPlane } from './plane';
 
 const CIPHER: Record<DataCipher, string> = { 'AES-256-GCM': 'OVPN_AES_256_GCM', 'AES-128-GCM': 'OVPN_AES_128_GCM', 'CHACHA20-POLY1305': 'OVPN_CHACHA20_POLY1305' };
 /** Ciphers the BPF programs run; the others stay on the slow path (counted there). */
 export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305'];
-const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts'] as const;
+const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients'] as const;
 type MapName = typeof MAPS[number];
 
 const monoNow = () => process.hrtime.bigint();
 
 export interface BpfPlaneOptions {
   instance: string;
+  /** The config file, for status. */
+  config: string;
   tun: { name: string; ifindex: number };
   uplinks: string[];
   port: number;
@@ -68,6 +70,10 @@ export class BpfPlane implements DataPlane {
       this.takeFd = bpf.programFd(this.obj, 'ovpn_take_pids');
       const segIdx = createSegmenter(undefined, this.seg, 1500);
       this.maps.ovpn_config.update(0, { tun: o.tun.ifindex, seg_outer: segIdx.outer, seg_inner: segIdx.inner, port: o.port, pad: 0 });
+      this.maps.ovpn_instance.update(0, {
+        started_at: BigInt(Math.floor(Date.now() / 1000)), pid: process.pid, tun: o.tun.ifindex, port: o.port, pad: 0,
+        netns: (o.netns ?? '').slice(0, 31), tun_name: o.tun.name, config: path.resolve(o.config).slice(-127),
+      });
       this.link('ovpn_tun_out', o.tun.ifindex, bpf.BPF_TCX_EGRESS);
       this.link('ovpn_seg_in', segIdx.inner, bpf.BPF_TCX_INGRESS);
       for (const u of o.uplinks) {
@@ -113,8 +119,21 @@ export class BpfPlane implements DataPlane {
     if (p.vpn6) this.maps.ovpn_route6.update(p.vpn6, p.peerId);
   }
 
+  describe(peerId: number, d: PeerDescription): void {
+    if (!this.peers.has(peerId)) return;
+    const slow = this.user.counters(peerId);
+    this.maps.ovpn_clients.update(peerId, {
+      cn: d.commonName.slice(0, 63), real: d.real.slice(0, 47), connected_at: BigInt(Math.floor(d.connectedAt / 1000)),
+      cipher: enumValue(this.maps.ovpn_clients, 'ovpn_cipher', CIPHER[d.cipher as DataCipher] ?? 'OVPN_CIPHER_NONE'),
+      nkeys: Math.min(d.keyIds.length, 2), key_ids: [d.keyIds[0] ?? 0, d.keyIds[1] ?? 0], pad: [0, 0, 0, 0],
+      slow_rx_packets: BigInt(slow?.rxPackets ?? 0), slow_rx_bytes: BigInt(slow?.rxBytes ?? 0),
+      slow_tx_packets: BigInt(slow?.txPackets ?? 0), slow_tx_bytes: BigInt(slow?.txBytes ?? 0), slow_last_rx: BigInt(slow?.rxPackets ? slow.lastRx : 0),
+    });
+  }
+
   removePeer(peerId: number): void {
     this.user.removePeer(peerId);
+    this.maps.ovpn_clients.delete(peerId);
     const p = this.peers.get(peerId);
     if (!p) return;
     if (p.vpn4) this.maps.ovpn_route4.delete(p.vpn4);

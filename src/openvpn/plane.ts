@@ -7,6 +7,7 @@ import { decryptData, DirectionKey, encryptData, P_DATA_V2, PING, ReplayWindow }
 
 export interface PeerSpec { peerId: number; address: string; port: number; vpn4?: string; vpn6?: string }
 export interface KeySpec { keyId: number; rx: DirectionKey; tx: DirectionKey }
+export interface PeerDescription { commonName: string; real: string; cipher: string; keyIds: number[]; connectedAt: number }
 export interface PeerCounters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; lastRx: number; lastTx: number }
 
 /** Why a datagram the plane was given did not become a packet. */
@@ -26,6 +27,8 @@ export interface DataPlane {
   counters(peerId: number): PeerCounters | undefined;
   /** Data packets each key decrypted (for the tx switch on first rx). */
   keyRxPackets(peerId: number, keyId: number): number;
+  /** What status shows of a peer, as the control plane knows it (refreshed every second). */
+  describe?(peerId: number, d: PeerDescription): void;
   /** Where the peer's data now comes from, when the plane moved it (float). */
   remote?(peerId: number): { address: string; port: number } | undefined;
   close(): void;

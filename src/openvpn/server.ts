@@ -58,6 +58,8 @@ interface Peer {
   /** key_id the data plane sends on, and when the newest key became active. */
   txKey: number;
   exited?: boolean;
+  /** The tx key when the plane was last told about this peer. */
+  described?: number;
 }
 
 export class OpenvpnServer implements SessionHost {
@@ -365,7 +367,9 @@ export class OpenvpnServer implements SessionHost {
   }
 
   // ---- timers
+  private ticks = 0;
   private tick(): void {
+    this.ticks++;
     const now = Date.now();
     const c = this.cfg;
     const pingEvery = (c.keepalive?.interval ?? c.ping ?? 0) * 1000;
@@ -380,6 +384,11 @@ export class OpenvpnServer implements SessionHost {
       this.keyRotation(peer, now);
       const moved = this.plane.remote?.(peer.peerId);
       if (moved && moved.address !== '0.0.0.0' && (moved.address !== client.address || moved.port !== client.port)) this.moved(peer, moved.address, moved.port);
+      if (this.plane.describe && (this.ticks % 4 === 0 || peer.described !== peer.txKey)) {
+        const keyIds = [peer.txKey, ...[...client.keys.values()].filter((k) => k.state === 'active' && k.keyId !== peer.txKey).map((k) => k.keyId)];
+        this.plane.describe(peer.peerId, { commonName: peer.commonName, real: client.key, cipher: peer.cipher, keyIds, connectedAt: client.connectedAt });
+        peer.described = peer.txKey;
+      }
       const counters = this.plane.counters(peer.peerId);
       if (!counters) continue;
       if (pingEvery && now - counters.lastTx >= pingEvery) this.plane.send(peer.peerId, PING);

@@ -17,6 +17,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l2bpf-ovpn-'));
 makePki(dir, ['cli1', 'cli2', 'cli3']);
 const x = (n: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', n, ...cmd], { allowFail: true, timeoutMs: 60000 });
 const INSTANCE = `${P}vpn`;
+const l2 = (args: string[]) => sh(process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), ...args], { env: { ...process.env, ...env }, allowFail: true });
 const pins = path.join(ROOT, INSTANCE);
 
 function serverConf(name: string, extra: string[]): string {
@@ -143,13 +144,29 @@ print(' '.join(out))`;
   });
 
   test('dump of the key maps shows key ids and packet ids, never key bytes; secrets are pinned 0600', () => {
-    const keys = sh(process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), 'dump', 'ovpn_keys', '--name', INSTANCE, '--json'], { env: { ...process.env, ...env } });
+    const keys = l2(['dump', 'ovpn_keys', '--name', INSTANCE, '--json']);
     const k = JSON.parse(keys.out) as Array<{ value: { key_id: number; tx_pid: number } }>;
     expect(k.length).toBeGreaterThanOrEqual(1);
     expect(k[0].value.tx_pid).toBeGreaterThan(1000);
-    const sec = sh(process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), 'dump', 'ovpn_secrets', '--name', INSTANCE], { env: { ...process.env, ...env } });
+    const sec = l2(['dump', 'ovpn_secrets', '--name', INSTANCE]);
     expect(sec.out).toMatch(/secret \(not shown\)/);
     expect(fs.statSync(path.join(pins, 'maps', 'ovpn_secrets')).mode & 0o777).toBe(0o600);
+  });
+
+  test('status, stats and dump peers show the client: name, addresses, cipher, key ids, counters each way', async () => {
+    await new Promise((r) => setTimeout(r, 1200)); // the daemon refreshes what status reads every second
+    const st = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0];
+    expect(st.state).toBe('attached');
+    expect(st.openvpn.pid).toBeGreaterThan(0);
+    const c = st.openvpn.clients.find((x: { commonName: string }) => x.commonName === 'cli1');
+    expect(c).toMatchObject({ vpn4: '192.0.2.2', vpn6: '2001:db8:1::1000', cipher: 'CHACHA20-POLY1305', keyIds: [0] });
+    expect(c.realAddress).toMatch(/^198\.51\.100\.11:\d+$/);
+    expect(c.rxBytes).toBeGreaterThan(20e6);
+    expect(c.txBytes).toBeGreaterThan(20e6);
+    const stats = JSON.parse(l2(['stats', '--name', INSTANCE, '--json']).out);
+    expect(stats.openvpn.counts.rx_delivered).toBeGreaterThan(10000);
+    expect(stats.openvpn.counts.rx_replay).toBe(3);
+    expect(l2(['dump', 'peers', '--name', INSTANCE]).out).toMatch(/0 cli1 198\.51\.100\.11:\d+ 192\.0\.2\.2 2001:db8:1::1000 CHACHA20-POLY1305 keys 0/);
   });
 
   test('a revoked certificate is refused (crl-verify)', async () => {
@@ -201,6 +218,10 @@ describe.each(<Array<[string, string[], string[], RegExp]>>[
     expect(after.rx_to_daemon - before.rx_to_daemon).toBeGreaterThanOrEqual(5);
     expect(after.tx_to_daemon - before.tx_to_daemon).toBeGreaterThanOrEqual(5);
     expect(after.rx_delivered - before.rx_delivered).toBe(0);
+    await new Promise((r) => setTimeout(r, 1200));
+    const c = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0].openvpn.clients[0];
+    expect(c.rxPackets).toBeGreaterThanOrEqual(5); // the slow path's counters reach status too
+    expect(c.txPackets).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -222,5 +243,22 @@ describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and thre
     expect(renegs).toBeGreaterThanOrEqual(3);
     expect(x(lab.cli(2), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.4').out).toMatch(/3 received/);
     expect(x(lab.cli(3), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '192.0.2.2').out).toMatch(/3 received/);
+  }, 60000);
+
+  test('a SIGKILLed server: status says so, detach --name removes pins and segmenter, a new start serves again', async () => {
+    expect(l2(['detach', '--name', INSTANCE]).code).toBe(2); // refused while it runs
+    await server!.stop('SIGKILL');
+    server = undefined;
+    const st = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0];
+    expect(st.state).toBe('degraded');
+    expect(st.problems.join(' ')).toMatch(/is gone/);
+    expect(x(lab.srv, 'ip', '-o', 'link').out).toMatch(/l2s[0-9a-f]{8}o/);
+    expect(x(lab.srv, 'ip', '-o', 'link').out).not.toMatch(/tun0/); // the tun went with the process
+    expect(l2(['detach', '--name', INSTANCE]).code).toBe(0);
+    expect(fs.existsSync(pins)).toBe(false);
+    expect(x(lab.srv, 'ip', '-o', 'link').out).not.toMatch(/l2s[0-9a-f]{8}[io]/);
+    await up(serverConf('again', ['data-ciphers CHACHA20-POLY1305']));
+    const { ok } = await connect(1);
+    expect(ok).toBe(true);
   }, 60000);
 });

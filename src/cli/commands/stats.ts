@@ -2,6 +2,13 @@ import { Opened, stats as readStats, Stats } from '../../index';
 import { printJson, table } from '../output';
 
 export function printStats(s: Stats, prev?: Stats): void {
+  if (s.openvpn) {
+    const rows = [['  client', 'rx pkts', 'rx bytes', 'tx pkts', 'tx bytes']];
+    for (const c of s.openvpn.clients) rows.push([`  ${c.commonName} (peer-id ${c.peerId})`, `${c.rxPackets}`, `${c.rxBytes}`, `${c.txPackets}`, `${c.txBytes}`]);
+    process.stdout.write(`instance ${s.instance} (OpenVPN server)\n${table(rows)}\ndata channel:\n`);
+    process.stdout.write(`${table(Object.entries(s.openvpn.counts).map(([k, v]) => [`  ${k}`, `${v} pkts`]))}\n`);
+    return;
+  }
   const secs = prev ? (s.at - prev.at) / 1000 : 0;
   const rate = (now: bigint, before?: bigint) => (prev && before !== undefined && secs > 0 ? `${Math.round(Number(now - before) / secs)}/s` : '');
   const rows = [['port', 'rx pkts', 'rx bytes', 'fwd pkts', 'fwd bytes', 'drop pkts', 'drop bytes', ...(prev ? ['rx rate', 'fwd rate'] : [])]];

@@ -1,0 +1,102 @@
+// Read-only views of an `l2bpf openvpn` instance from its pinned maps, for
+// status, stats, dump peers and detach: the daemon (pid, alive), its
+// clients (ovpn_clients joined with ovpn_peers), the data channel's counters.
+import fs from 'fs';
+import path from 'path';
+import { BpfMap } from '../bpf/maps';
+import { formatJson } from '../btf';
+import type { InstancePaths } from '../instance/paths';
+
+export interface OvpnRecord { pid: number; alive: boolean; startedAt: number; tun: string; tunIndex: number; port: number; netns?: string; config: string }
+export interface OvpnClientRow {
+  peerId: number; commonName: string; realAddress: string; vpn4?: string; vpn6?: string; cipher: string; keyIds: number[];
+  rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; connectedSince: number; lastActivity: number;
+}
+
+function withMap<T>(p: InstancePaths, name: string, fn: (m: BpfMap) => T): T | undefined {
+  const file = path.join(p.maps, name);
+  if (!fs.existsSync(file)) return undefined;
+  const m = BpfMap.openPinned(file);
+  try { return fn(m); } finally { m.close(); }
+}
+const decode = (m: BpfMap, v: Buffer) => formatJson(m.btf!, m.info.valueTypeId, v) as Record<string, unknown>;
+
+/** Whether pid is an l2bpf process (not a reused pid). */
+function running(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('openvpn');
+  } catch {
+    return false;
+  }
+}
+
+/** The daemon's record, when this instance is an OpenVPN server. */
+export function ovpnRecord(p: InstancePaths): OvpnRecord | undefined {
+  return withMap(p, 'ovpn_instance', (m) => {
+    const raw = m.lookup(0);
+    if (!raw) return undefined;
+    const v = decode(m, raw[0]);
+    if (!Number(v.pid)) return undefined;
+    return {
+      pid: Number(v.pid), alive: running(Number(v.pid)), startedAt: Number(v.started_at) * 1000, tun: String(v.tun_name), tunIndex: Number(v.tun),
+      port: Number(v.port), netns: (v.netns as string) || undefined, config: String(v.config),
+    };
+  });
+}
+
+/** ovpn_counts by name (enum ovpn_count in BTF), summed over CPUs. */
+export function ovpnCounts(p: InstancePaths): Record<string, number> {
+  return withMap(p, 'ovpn_counts', (m) => {
+    const out: Record<string, number> = {};
+    for (const [v, n] of m.btf!.enumNames('ovpn_count')) {
+      if (n.endsWith('__MAX')) continue;
+      const vals = m.lookup(Number(v));
+      out[n.replace(/^OVPN_/, '').toLowerCase()] = vals ? vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0) : 0;
+    }
+    return out;
+  }) ?? {};
+}
+
+const ip4 = (b: Buffer) => [...b].join('.');
+function ip6(b: Buffer): string | undefined {
+  if (b.every((x) => x === 0)) return undefined;
+  const w: string[] = [];
+  for (let i = 0; i < 16; i += 2) w.push(b.readUInt16BE(i).toString(16));
+  return w.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/** Every client: what the control plane wrote (ovpn_clients) with what BPF counts (ovpn_peers). */
+export function ovpnClients(p: InstancePaths): OvpnClientRow[] {
+  const mono = process.hrtime.bigint(), wall = Date.now();
+  const peers = new Map<number, { v: Record<string, unknown>; raw: Buffer; m: BpfMap }>();
+  const rows: OvpnClientRow[] = [];
+  withMap(p, 'ovpn_peers', (pm) => {
+    for (const e of pm.entries()) peers.set(e.key.readUInt32LE(0), { v: decode(pm, e.values[0]), raw: e.values[0], m: pm });
+    withMap(p, 'ovpn_clients', (cm) => {
+      const ciphers = cm.btf!.enumNames('ovpn_cipher');
+      for (const e of cm.entries()) {
+        const id = e.key.readUInt32LE(0);
+        const c = decode(cm, e.values[0]);
+        const peer = peers.get(id);
+        const at = (f: string) => {
+          const t = pm.btf!.type(pm.btf!.resolve(pm.info.valueTypeId));
+          const mem = 'members' in t ? t.members.find((x) => x.name === f) : undefined;
+          return mem ? mem.bitOffset / 8 : 0;
+        };
+        const lastRx = peer ? Number(peer.v.last_rx_ns) : 0;
+        rows.push({
+          peerId: id, commonName: String(c.cn), realAddress: String(c.real),
+          vpn4: peer ? ip4(peer.raw.subarray(at('vpn4'), at('vpn4') + 4)) : undefined,
+          vpn6: peer ? ip6(peer.raw.subarray(at('vpn6'), at('vpn6') + 16)) : undefined,
+          cipher: (ciphers.get(Number(c.cipher)) ?? 'OVPN_CIPHER_NONE').replace(/^OVPN_/, '').replace(/_POLY/, '-POLY').replace(/_(\d+)_GCM/, '-$1-GCM'),
+          keyIds: (c.key_ids as number[]).slice(0, Number(c.nkeys)),
+          rxPackets: Number(peer?.v.rx_packets ?? 0) + Number(c.slow_rx_packets), rxBytes: Number(peer?.v.rx_bytes ?? 0) + Number(c.slow_rx_bytes),
+          txPackets: Number(peer?.v.tx_packets ?? 0) + Number(c.slow_tx_packets), txBytes: Number(peer?.v.tx_bytes ?? 0) + Number(c.slow_tx_bytes),
+          connectedSince: Number(c.connected_at) * 1000,
+          lastActivity: Math.max(lastRx ? wall - Number((mono - BigInt(lastRx)) / 1000000n) : 0, Number(c.slow_last_rx)),
+        });
+      }
+    });
+  });
+  return rows.sort((a, b) => a.peerId - b.peerId);
+}
