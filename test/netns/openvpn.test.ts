@@ -219,9 +219,9 @@ describe.each(<Array<[string, string[], string[], RegExp]>>[
     expect(after.tx_to_daemon - before.tx_to_daemon).toBeGreaterThanOrEqual(5);
     expect(after.rx_delivered - before.rx_delivered).toBe(0);
     await new Promise((r) => setTimeout(r, 1200));
-    const c = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0].openvpn.clients[0];
-    expect(c.rxPackets).toBeGreaterThanOrEqual(5); // the slow path's counters reach status too
-    expect(c.txPackets).toBeGreaterThanOrEqual(5);
+    const row = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0].openvpn.clients[0];
+    expect(row.rxPackets).toBeGreaterThanOrEqual(5); // the slow path's counters reach status too
+    expect(row.txPackets).toBeGreaterThanOrEqual(5);
   });
 });
 
