@@ -59,6 +59,7 @@ lab: deps all
 bench: deps all
 	bash lab/bench.sh
 	bash lab/bench-gre.sh
+	node dist/lab/bench-openvpn.js
 
 clean:
 	rm -rf build dist
