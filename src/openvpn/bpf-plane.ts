@@ -245,6 +245,20 @@ export class BpfPlane implements DataPlane {
     return n;
   }
 
+  txPacketId(peerId: number, keyId: number): number {
+    const slot = this.slots.get(peerId)?.get(keyId);
+    let n = this.user.txPacketId(peerId, keyId);
+    if (slot !== undefined) {
+      const m = this.maps.ovpn_keys;
+      const raw = m.lookup(this.slotKey(peerId, slot));
+      if (raw) {
+        const v = formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>;
+        if (Number(v.key_id) === keyId) n = Math.max(n, Number(v.tx_pid));
+      }
+    }
+    return n;
+  }
+
   /** ovpn_counts summed over CPUs, by name. */
   counts(): Record<string, number> {
     const m = this.maps.ovpn_counts;

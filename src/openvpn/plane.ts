@@ -27,6 +27,8 @@ export interface DataPlane {
   counters(peerId: number): PeerCounters | undefined;
   /** Data packets each key decrypted (for the tx switch on first rx). */
   keyRxPackets(peerId: number, keyId: number): number;
+  /** The next tx packet id of a key (renegotiation is due before it wraps). */
+  txPacketId(peerId: number, keyId: number): number;
   /** What status shows of a peer, as the control plane knows it (refreshed every second). */
   describe?(peerId: number, d: PeerDescription): void;
   /** Where the peer's data now comes from, when the plane moved it (float). */
@@ -133,6 +135,7 @@ export function userPlane(io: UserPlaneIo): UserPlane {
     },
     counters: (id) => peers.get(id)?.c,
     keyRxPackets: (id, keyId) => peers.get(id)?.keys.get(keyId)?.rxPackets ?? 0,
+    txPacketId: (id, keyId) => peers.get(id)?.keys.get(keyId)?.txPid ?? 0,
     close() { peers.clear(); byVpn.clear(); },
   };
   return plane;

@@ -26,6 +26,8 @@ import { writeStatus } from './status';
 const IV_PROTO_DATA_V2 = 1 << 1, IV_PROTO_REQUEST_PUSH = 1 << 2, IV_PROTO_TLS_KEY_EXPORT = 1 << 3, IV_PROTO_CC_EXIT_NOTIFY = 1 << 7;
 const OCC_OPTIONS = 'V4,dev-type tun,link-mtu 1541,tun-mtu 1500,proto UDPv4,auth SHA1,keysize 128,key-method 2,tls-server';
 const TICK_MS = 250;
+/** A tx packet id from which a renegotiation is started (ssl.c). */
+const PID_WRAP_SOON = 0xff000000;
 // OpenVPN exports with no context at all (ssl_openssl.c use_context=0); an
 // empty Buffer would differ under TLS 1.2, so the argument is left out,
 // which @types/node does not allow for.
@@ -423,9 +425,14 @@ export class OpenvpnServer implements SessionHost {
     }
     const handshaking = [...client.keys.values()].some((k) => k.state === 'handshake');
     const jitter = 1 - (peer.peerId % 10) / 100; // the 2.6 server renegotiates up to 10 % early
-    if (!handshaking && this.cfg.renegSec > 0 && now - newest.activeAt >= this.cfg.renegSec * 1000 * jitter) {
+    if (handshaking) return;
+    if (this.cfg.renegSec > 0 && now - newest.activeAt >= this.cfg.renegSec * 1000 * jitter) {
       const ks = client.renegotiate();
       if (ks) log.info(`${this.who(peer)} TLS: soft reset sec=${this.cfg.renegSec} (key_id ${ks.keyId})`);
+    } else if (this.plane.txPacketId(peer.peerId, newest.keyId) >= PID_WRAP_SOON) {
+      // a 4-byte packet id never wraps: a new key first (ssl.c, at 0xFF000000)
+      const ks = client.renegotiate();
+      if (ks) log.info(`${this.who(peer)} TLS: soft reset: packet id near wrap (key_id ${ks.keyId})`);
     }
   }
 

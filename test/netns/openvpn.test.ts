@@ -6,6 +6,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { spawn } from 'child_process';
+import { BpfMap } from '../../src/bpf/maps';
 import { sh, shaFetch, shaTransfer } from '../helpers/netns';
 import { bpfCounts, buildOvLab, destroyOvLab, makePki, Proc, startClient, startServer } from '../helpers/openvpn';
 
@@ -257,8 +258,33 @@ describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and thre
     expect(l2(['detach', '--name', INSTANCE]).code).toBe(0);
     expect(fs.existsSync(pins)).toBe(false);
     expect(x(lab.srv, 'ip', '-o', 'link').out).not.toMatch(/l2s[0-9a-f]{8}[io]/);
+    for (const c of clients.splice(0)) await c.stop(); // the dead server's clients (their routes would take the new one's traffic)
     await up(serverConf('again', ['data-ciphers CHACHA20-POLY1305']));
     const { ok } = await connect(1);
     expect(ok).toBe(true);
+  }, 60000);
+
+  test('a tx packet id near the wrap starts a renegotiation; the new key starts again at 1 and traffic goes on', async () => {
+    const keys = BpfMap.openPinned(path.join(pins, 'maps', 'ovpn_keys'));
+    try {
+      const t = keys.btf!.type(keys.btf!.resolve(keys.info.valueTypeId));
+      const off = 'members' in t ? t.members.find((m) => m.name === 'tx_pid')!.bitOffset / 8 : -1;
+      for (const e of keys.entries()) {
+        const v = Buffer.from(e.values[0]);
+        v.writeBigUInt64LE(0xff000000n, off);
+        keys.update(e.key, v);
+      }
+    } finally {
+      keys.close();
+    }
+    expect(await server!.waitFor(/cli1\/\S+ TLS: soft reset: packet id near wrap \(key_id 1\)/, 5000)).toBe(true);
+    expect(await server!.waitFor(/cli1\/\S+ TLS: soft reset done, key_id 1 up/, 15000)).toBe(true);
+    expect(x(lab.cli(1), 'ping', '-c', '5', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/5 received/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server!.out.match(/packet id near wrap/g)).toHaveLength(1); // once: the new key's ids are fresh
+    const ids = JSON.parse(l2(['dump', 'ovpn_keys', '--name', INSTANCE, '--json']).out) as Array<{ value: { key_id: number; tx_pid: number } }>;
+    const fresh = ids.find((k) => k.value.key_id === 1);
+    expect(fresh).toBeDefined();
+    expect(fresh!.value.tx_pid).toBeLessThan(1000);
   }, 60000);
 });
