@@ -26,6 +26,9 @@ import { writeStatus } from './status';
 const IV_PROTO_DATA_V2 = 1 << 1, IV_PROTO_REQUEST_PUSH = 1 << 2, IV_PROTO_TLS_KEY_EXPORT = 1 << 3, IV_PROTO_CC_EXIT_NOTIFY = 1 << 7;
 const OCC_OPTIONS = 'V4,dev-type tun,link-mtu 1541,tun-mtu 1500,proto UDPv4,auth SHA1,keysize 128,key-method 2,tls-server';
 const TICK_MS = 250;
+/** L2BPF_OVPN_PRF=1: derive keys with the legacy PRF even for clients that offer EKM, as for a
+ * 2.4/2.5 client (tests prove that path against a stock 2.6 client, which follows the push). */
+const LEGACY_PRF = process.env.L2BPF_OVPN_PRF === '1';
 /** A tx packet id from which a renegotiation is started (ssl.c). */
 const PID_WRAP_SOON = 0xff000000;
 // OpenVPN exports with no context at all (ssl_openssl.c use_context=0); an
@@ -283,7 +286,7 @@ export class OpenvpnServer implements SessionHost {
       if (!lease) return this.refuse(c, ks, `${who} the address pool is used up`);
       let peerId = 0;
       while (this.byPeerId.has(peerId)) peerId++;
-      peer = { client: c, peerId, lease, cipher, ekm: Boolean(ivProto & IV_PROTO_TLS_KEY_EXPORT), ivProto, commonName: cn, pushed: false, txKey: 0 };
+      peer = { client: c, peerId, lease, cipher, ekm: Boolean(ivProto & IV_PROTO_TLS_KEY_EXPORT) && !LEGACY_PRF, ivProto, commonName: cn, pushed: false, txKey: 0 };
       this.peers.set(c, peer);
       this.byPeerId.set(peerId, peer);
       this.plane.addPeer({ peerId, address: c.address, port: c.port, vpn4: lease.ip4, vpn6: lease.ip6 });

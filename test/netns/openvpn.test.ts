@@ -226,6 +226,23 @@ describe.each(<Array<[string, string[], string[], RegExp]>>[
   });
 });
 
+describe('legacy PRF key derivation (as for a 2.4/2.5 client), AES-256-GCM', () => {
+  beforeAll(async () => {
+    server = startServer(lab, serverConf('prf', ['data-ciphers AES-256-GCM', 'reneg-sec 4']), { ...env, L2BPF_OVPN_PRF: '1' }, ['--name', INSTANCE, '--uplink', 'up0']);
+    if (!(await server.waitFor(/Initialization Sequence Completed/, 15000))) throw new Error(`server did not start:\n${server.out}`);
+  });
+  afterAll(down);
+
+  test('the stock client derives the same keys with OpenVPN\'s PRF (no tls-ekm pushed): ping works, across a renegotiation too', async () => {
+    const { c, ok } = await connect(1);
+    if (!ok) throw new Error(`client did not connect:\n${c.log()}\nserver:\n${server!.out}`);
+    expect(c.log()).not.toMatch(/tls-ekm/);
+    expect(x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/3 received/);
+    expect(await server!.waitFor(/cli1\/\S+ TLS: soft reset done, key_id 1 up/, 15000)).toBe(true);
+    expect(x(lab.cli(1), 'ping', '-c', '10', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/10 received/);
+  }, 60000);
+});
+
 describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and three clients at once', () => {
   beforeAll(async () => {
     await up(serverConf('reneg', ['data-ciphers CHACHA20-POLY1305', 'tls-crypt tc.key', 'reneg-sec 5', 'client-to-client']));
