@@ -28,4 +28,48 @@ int ovpn_take_pids(struct ovpn_take *t)
 	return 0;
 }
 
+/* The kernel's cipher context for an AES-GCM key (ovpn_aes[idx]); key_len 0 drops it. */
+struct bpf_crypto_params {
+	char type[14];
+	__u8 reserved[2];
+	char algo[128];
+	__u8 key[256];
+	__u32 key_len;
+	__u32 authsize;
+};
+extern struct bpf_crypto_ctx *bpf_crypto_ctx_create(const struct bpf_crypto_params *params, __u32 params__sz, int *err) __ksym;
+extern void bpf_crypto_ctx_release(struct bpf_crypto_ctx *ctx) __ksym;
+
+struct ovpn_aes_key { __u32 idx; __u32 key_len; __u8 key[32]; __s32 err; __u32 pad; };
+
+SEC("syscall")
+int ovpn_aes_key(struct ovpn_aes_key *a)
+{
+	struct bpf_crypto_params p = { .type = "skcipher", .algo = "ecb(aes-generic)" };
+	struct bpf_crypto_ctx *c = 0, *old;
+	struct ovpn_aes_ctx *v;
+	__u32 idx = a->idx;
+	int err = 0;
+
+	v = bpf_map_lookup_elem(&ovpn_aes, &idx);
+	if (!v) {
+		a->err = -2;
+		return 0;
+	}
+	if (a->key_len == 16 || a->key_len == 32) {
+		p.key_len = a->key_len;
+		__builtin_memcpy(p.key, a->key, 32);
+		c = bpf_crypto_ctx_create(&p, sizeof(p), &err);
+		if (!c) {
+			a->err = err ? err : -1;
+			return 0;
+		}
+	}
+	old = bpf_kptr_xchg(&v->ctx, c);
+	if (old)
+		bpf_crypto_ctx_release(old);
+	a->err = 0;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -79,6 +79,22 @@ struct {
 	__type(value, struct ovpn_client);
 } ovpn_clients SEC(".maps");
 
+/* AES-GCM keys as the kernel's cipher contexts ("ecb(aes-generic)"), made by
+ * the syscall program ovpn_aes_key: index slot << 1 | direction (0 rx, 1 tx). */
+struct bpf_crypto_ctx {};
+#ifndef __kptr
+#define __kptr __attribute__((btf_type_tag("kptr")))
+#endif
+struct ovpn_aes_ctx {
+	struct bpf_crypto_ctx __kptr *ctx;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * OVPN_MAX_PEERS);
+	__type(key, __u32);
+	__type(value, struct ovpn_aes_ctx);
+} ovpn_aes SEC(".maps");
+
 /* Anchors the enums in BTF for TypeScript. */
 enum ovpn_limits ovpn_limits_btf;
 enum ovpn_cipher ovpn_cipher_btf;

@@ -82,9 +82,15 @@ struct ovpn_key {
 	struct ovpn_replay replay;
 };
 
+/* GHASH's 4-bit table of H = AES_K(0^128), big-endian halves (AES-GCM keys only). */
+struct ovpn_ghash {
+	__u64 hh[16], hl[16];
+};
+
 struct ovpn_secret {
 	__u8 rx_key[32], rx_iv[8];
 	__u8 tx_key[32], tx_iv[8];
+	struct ovpn_ghash rx_h, tx_h;  /* AES-GCM: the AES keys themselves sit in the kernel's cipher contexts (ovpn_aes) */
 };
 
 /* Per-CPU working space of one packet: the programs' stack is too small

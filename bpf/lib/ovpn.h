@@ -27,6 +27,7 @@
 #include "include/csum.h"
 #include "include/csum_fold.h"
 #include "lib/chacha20poly1305.h"
+#include "lib/aes_gcm.h"
 #include "ovpn_maps.bpf.h"
 
 #define OVPN_P_DATA_V2 9
@@ -110,6 +111,39 @@ static __always_inline int ovpn_find_key(__u32 id, __u8 kid, ovpn_slot *slot, st
 	return -1;
 }
 
+/* Whether BPF runs this key's AEAD for len bytes in direction tx: AES-GCM
+ * needs its kernel context and at most L2_GCM_MAX_BLOCKS blocks. */
+static __always_inline int ovpn_can(struct ovpn_key *key, ovpn_slot slot, int tx, __u32 len)
+{
+	struct ovpn_aes_ctx *a;
+	__u32 idx = slot << 1 | (tx ? 1 : 0);
+
+	if (key->cipher == OVPN_CHACHA20_POLY1305)
+		return 1;
+	if (key->cipher != OVPN_AES_256_GCM && key->cipher != OVPN_AES_128_GCM)
+		return 0;
+	if (len > L2_GCM_MAX_BLOCKS * 16)
+		return 0;
+	a = bpf_map_lookup_elem(&ovpn_aes, &idx);
+	return a && a->ctx;
+}
+
+/* The key's AEAD over [off, off + len): ChaCha20-Poly1305 here, AES-GCM with
+ * the kernel's AES. Same results as l2_chacha20poly1305. */
+static __always_inline int ovpn_aead(l2_ctx *ctx, struct ovpn_key *key, struct ovpn_secret *sec, ovpn_slot slot, int tx,
+				     const __u8 *nonce, const __u8 *aad, __u32 off, __u32 len, __u8 *tag)
+{
+	struct ovpn_aes_ctx *a;
+	__u32 idx = slot << 1 | (tx ? 1 : 0);
+
+	if (key->cipher == OVPN_CHACHA20_POLY1305)
+		return l2_chacha20poly1305(ctx, tx ? sec->tx_key : sec->rx_key, nonce, aad, 8, off, len, !tx, tag);
+	a = bpf_map_lookup_elem(&ovpn_aes, &idx);
+	if (!a || !a->ctx)
+		return -1;
+	return l2_aes_gcm(ctx, a->ctx, tx ? &sec->tx_h : &sec->rx_h, nonce, aad, 8, off, len, !tx, tag);
+}
+
 /* Removes the first n bytes after the Ethernet header. Two steps: the
  * kernel resets a pending (CHECKSUM_PARTIAL) state only when a pull finds
  * csum_start already behind the data, and the outer UDP header it points
@@ -170,7 +204,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		return TC_ACT_OK;
 	id = (__u32)head[1] << 16 | (__u32)head[2] << 8 | head[3];
 	peer = bpf_map_lookup_elem(&ovpn_peers, &id);
-	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || key->cipher != OVPN_CHACHA20_POLY1305) {
+	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || !ovpn_can(key, slot, 0, len - 14 - OVPN_ENCAP)) {
 		ovpn_count(OVPN_RX_TO_DAEMON);
 		return TC_ACT_OK;
 	}
@@ -191,7 +225,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	__builtin_memcpy(nonce + 4, sec->rx_iv, 8);
 	off = 14 + OVPN_ENCAP;
 	dlen = len - off;
-	r = l2_chacha20poly1305(ctx, sec->rx_key, nonce, head, 8, off, dlen, 1, buf);
+	r = ovpn_aead(ctx, key, sec, slot, 0, nonce, head, off, dlen, buf);
 	if (r == -2) {
 		ovpn_count(OVPN_RX_BAD_TAG);
 		return TC_ACT_SHOT;
@@ -313,7 +347,7 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	slot = id << 1 | (peer->tx_slot & 1);
 	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
 	sec = bpf_map_lookup_elem(&ovpn_secrets, &slot);
-	if (!key || !sec || key->cipher != OVPN_CHACHA20_POLY1305 || !peer->remote4 || !peer->uplink)
+	if (!key || !sec || !ovpn_can(key, slot, 1, ctx_len(ctx) - 14) || !peer->remote4 || !peer->uplink)
 		return -1; /* the caller hands it to the daemon */
 	if (v6) {
 		if (ctx_load(ctx, 14 + 4, &tot, 2))
@@ -372,7 +406,7 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	o.head[4] = pid >> 24; o.head[5] = pid >> 16; o.head[6] = pid >> 8; o.head[7] = pid;
 	__builtin_memcpy(sc->nonce, o.head + 4, 4);
 	__builtin_memcpy(sc->nonce + 4, sec->tx_iv, 8);
-	if (l2_chacha20poly1305(ctx, sec->tx_key, sc->nonce, o.head, 8, 14 + OVPN_ENCAP, inner, 0, sc->buf))
+	if (ovpn_aead(ctx, key, sec, slot, 1, sc->nonce, o.head, 14 + OVPN_ENCAP, inner, sc->buf))
 		goto fail;
 	if (ctx_store_raw(ctx, 14, sc->outer, 36) || ctx_store_raw(ctx, 14 + OVPN_OUTER4 + 8, sc->buf, 16) ||
 	    ctx_store_raw(ctx, 12, &proto, 2))
@@ -416,7 +450,7 @@ static __always_inline int ovpn_from_tun(l2_ctx *ctx)
 		return TC_ACT_OK;
 	slot = pid << 1 | (peer->tx_slot & 1);
 	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
-	if (!key || key->cipher != OVPN_CHACHA20_POLY1305 || !peer->remote4 ||
+	if (!key || !ovpn_can(key, slot, 1, ctx_gso_size(ctx) ? 1500 : ctx_len(ctx)) || !peer->remote4 ||
 	    (!ctx_gso_size(ctx) && !ovpn_fits(ctx, peer, ctx_len(ctx)))) {
 		ovpn_count(OVPN_TX_TO_DAEMON);
 		return TC_ACT_OK; /* to the tun fd: the daemon encrypts it (and its socket fragments) */

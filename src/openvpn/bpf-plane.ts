@@ -15,12 +15,13 @@ import { ensureBpffs, instancePaths, objectPath, pinRoot } from '../instance/pat
 import { createSegmenter, deleteSegmenter, segmenterNames, SegmenterPair } from '../loader/segmenter';
 import { log } from '../log';
 import type { DataCipher } from './config';
+import { ghashTable } from './ghash';
 import { DataPlane, KeySpec, PeerCounters, PeerDescription, PeerSpec, UserPlane } from './plane';
 
 const CIPHER: Record<DataCipher, string> = { 'AES-256-GCM': 'OVPN_AES_256_GCM', 'AES-128-GCM': 'OVPN_AES_128_GCM', 'CHACHA20-POLY1305': 'OVPN_CHACHA20_POLY1305' };
 /** Ciphers the BPF programs run; the others stay on the slow path (counted there). */
-export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305'];
-const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients'] as const;
+export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305', 'AES-256-GCM', 'AES-128-GCM'];
+const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients', 'ovpn_aes'] as const;
 type MapName = typeof MAPS[number];
 
 const monoNow = () => process.hrtime.bigint();
@@ -42,6 +43,7 @@ export class BpfPlane implements DataPlane {
   private readonly maps = {} as Record<MapName, BpfMap>;
   private readonly links: number[] = [];
   private readonly takeFd: number;
+  private readonly aesFd: number;
   private readonly seg: SegmenterPair;
   /** key_id -> slot, per peer; and which peers/keys BPF holds. */
   private readonly slots = new Map<number, Map<number, number>>();
@@ -68,6 +70,7 @@ export class BpfPlane implements DataPlane {
       }
       fs.chmodSync(p.dir, 0o700);
       this.takeFd = bpf.programFd(this.obj, 'ovpn_take_pids');
+      this.aesFd = bpf.programFd(this.obj, 'ovpn_aes_key');
       const segIdx = createSegmenter(undefined, this.seg, 1500);
       this.maps.ovpn_config.update(0, { tun: o.tun.ifindex, seg_outer: segIdx.outer, seg_inner: segIdx.inner, port: o.port, pad: 0 });
       this.maps.ovpn_instance.update(0, {
@@ -138,7 +141,12 @@ export class BpfPlane implements DataPlane {
     if (!p) return;
     if (p.vpn4) this.maps.ovpn_route4.delete(p.vpn4);
     if (p.vpn6) this.maps.ovpn_route6.delete(p.vpn6);
-    for (const s of [0, 1]) { this.maps.ovpn_keys.delete(this.slotKey(peerId, s)); this.maps.ovpn_secrets.delete(this.slotKey(peerId, s)); }
+    for (const s of [0, 1]) {
+      this.maps.ovpn_keys.delete(this.slotKey(peerId, s));
+      this.maps.ovpn_secrets.delete(this.slotKey(peerId, s));
+      this.aesKey(this.slotKey(peerId, s), 0, undefined);
+      this.aesKey(this.slotKey(peerId, s), 1, undefined);
+    }
     this.maps.ovpn_peers.delete(peerId);
     this.peers.delete(peerId);
     this.slots.delete(peerId);
@@ -157,7 +165,15 @@ export class BpfPlane implements DataPlane {
     this.ciphers.get(peerId)!.set(k.keyId, k.rx.cipher);
     const sk = this.slotKey(peerId, slot);
     const w = this.o.replayWindow;
-    this.maps.ovpn_secrets.update(sk, { rx_key: pad32(k.rx.key), rx_iv: k.rx.iv, tx_key: pad32(k.tx.key), tx_iv: k.tx.iv });
+    const aes = k.rx.cipher !== 'CHACHA20-POLY1305';
+    const table = (key: Buffer) => (aes ? ghashTable(key) : { hh: Array(16).fill(0n), hl: Array(16).fill(0n) });
+    // AES keys go to the kernel's cipher contexts; ChaCha20 keys to the map
+    this.maps.ovpn_secrets.update(sk, {
+      rx_key: aes ? Buffer.alloc(32) : pad32(k.rx.key), rx_iv: k.rx.iv, tx_key: aes ? Buffer.alloc(32) : pad32(k.tx.key), tx_iv: k.tx.iv,
+      rx_h: table(k.rx.key), tx_h: table(k.tx.key),
+    });
+    this.aesKey(sk, 0, aes ? k.rx.key : undefined);
+    this.aesKey(sk, 1, aes ? k.tx.key : undefined);
     this.maps.ovpn_keys.update(sk, {
       lock: { val: 0 }, key_id: k.keyId, cipher: enumValue(this.maps.ovpn_keys, 'ovpn_cipher', CIPHER[k.rx.cipher]), pad: [0, 0], tx_pid: 1n, rx_packets: 0n,
       replay: { bitmap: 0n, highest: 0, window: Math.min(w.size, 64), advanced_ns: 0n, backtrack_ns: BigInt(w.seconds) * 1000000000n },
@@ -172,6 +188,20 @@ export class BpfPlane implements DataPlane {
     slots!.delete(keyId);
     this.maps.ovpn_keys.delete(this.slotKey(peerId, slot));
     this.maps.ovpn_secrets.delete(this.slotKey(peerId, slot));
+    this.aesKey(this.slotKey(peerId, slot), 0, undefined);
+    this.aesKey(this.slotKey(peerId, slot), 1, undefined);
+  }
+
+  /** Makes (or, without a key, drops) the kernel's AES context of a slot's direction. */
+  private aesKey(slot: number, dir: 0 | 1, key: Buffer | undefined): void {
+    const ctx = Buffer.alloc(48);
+    ctx.writeUInt32LE((slot << 1) | dir, 0);
+    ctx.writeUInt32LE(key?.length ?? 0, 4);
+    key?.copy(ctx, 8);
+    bpf.syscallRun(this.aesFd, ctx);
+    ctx.fill(0, 8, 40);
+    const err = ctx.readInt32LE(40);
+    if (err) throw new Error(`the kernel refused an AES context (ecb(aes-generic)): error ${err}`);
   }
 
   private peerValue(peerId: number): Record<string, unknown> | undefined {
@@ -287,7 +317,7 @@ export function loadOvpnObject(): bpf.BpfObject {
   const obj = bpf.openObject(objectPath('ovpn_tc.bpf.o'));
   try {
     // The shared headers bring the wire's maps along; the programs here use none of them.
-    for (const m of bpf.mapNames(obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && !m.startsWith('.')) bpf.skipMap(obj, m);
+    for (const m of bpf.mapNames(obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && m !== 'l2_gcm_scratch' && !m.startsWith('.')) bpf.skipMap(obj, m);
     bpf.loadObject(obj);
   } catch (e) {
     bpf.closeObject(obj);

@@ -10,6 +10,7 @@ import { BpfMap } from '../../src/bpf/maps';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { formatJson } from '../../src/btf';
 import { loadOvpnObject } from '../../src/openvpn/bpf-plane';
+import { ghashTable } from '../../src/openvpn/ghash';
 import { encryptData, decryptData, DirectionKey, P_DATA_V2, PING } from '../../src/openvpn/data';
 import { rng } from '../helpers/rng';
 
@@ -149,7 +150,7 @@ describe('uplink ingress: decrypt into the tun', () => {
     expect(delta(() => expect(runRx(arriving(data(PING))).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_ping: 1 });
   });
 
-  test('what is not ours reaches the daemon unchanged: unknown peer, unknown key id, control packets, AES keys, other ports', () => {
+  test('what is not ours reaches the daemon unchanged: unknown peer, unknown key id, control packets, an AES key without its context, other ports', () => {
     const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30));
     for (const f of [arriving(data(inner, 0, 77)), arriving(data(inner, 3))]) {
       const r = runRx(f);
@@ -160,7 +161,7 @@ describe('uplink ingress: decrypt into the tun', () => {
     expect(delta(() => expect(runRx(control).retval).toBe(TC_ACT_OK))).toEqual({});
     const other = arriving(data(inner)); other.writeUInt16BE(1195, 14 + 20 + 2);
     expect(runRx(other).retval).toBe(TC_ACT_OK);
-    setKey(1, 2, 'OVPN_AES_256_GCM');
+    setKey(1, 2, 'OVPN_AES_256_GCM'); // an AES key whose kernel context is not made (yet)
     expect(delta(() => expect(runRx(arriving(data(inner, 2))).retval).toBe(TC_ACT_OK))).toEqual({ rx_to_daemon: 1 });
     maps.ovpn_keys.delete(PEER << 1 | 1);
   });
@@ -230,6 +231,59 @@ describe('segmenter inner end: encrypt out of the uplink', () => {
     inNetns(NS, () => {
       const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), ipv4('203.0.113.2', '192.0.2.77', Buffer.alloc(10))]);
       expect(delta(() => expect(bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame }).retval).toBe(TC_ACT_SHOT))).toEqual({ tx_no_peer: 1 });
+    });
+  });
+});
+
+describe.each(<Array<['AES-256-GCM' | 'AES-128-GCM', string, number]>>[
+  ['AES-256-GCM', 'OVPN_AES_256_GCM', 32],
+  ['AES-128-GCM', 'OVPN_AES_128_GCM', 16],
+])('%s in BPF (kernel AES, GHASH here)', (cipher, enumName, bytes) => {
+  let arx: DirectionKey, atx: DirectionKey;
+  beforeAll(() => {
+    arx = { cipher, key: crypto.randomBytes(bytes), iv: crypto.randomBytes(8) };
+    atx = { cipher, key: crypto.randomBytes(bytes), iv: crypto.randomBytes(8) };
+    const sk = PEER << 1;
+    maps.ovpn_keys.update(sk, {
+      lock: { val: 0 }, key_id: 4, cipher: Number([...maps.ovpn_keys.btf!.enumNames('ovpn_cipher')].find(([, n]) => n === enumName)![0]), pad: [0, 0],
+      tx_pid: 1n, rx_packets: 0n, replay: { bitmap: 0n, highest: 0, window: 64, advanced_ns: 0n, backtrack_ns: 15000000000n },
+    });
+    maps.ovpn_secrets.update(sk, { rx_key: Buffer.alloc(32), rx_iv: arx.iv, tx_key: Buffer.alloc(32), tx_iv: atx.iv, rx_h: ghashTable(arx.key), tx_h: ghashTable(atx.key) });
+    for (const [dir, k] of [[0, arx.key], [1, atx.key]] as const) {
+      const c = Buffer.alloc(48);
+      c.writeUInt32LE((sk << 1) | dir, 0); c.writeUInt32LE(k.length, 4); k.copy(c, 8);
+      bpf.syscallRun(bpf.programFd(obj, 'ovpn_aes_key'), c);
+      expect(c.readInt32LE(40)).toBe(0);
+    }
+    setPeer(40001);
+  });
+
+  test('decrypts what node:crypto encrypted, every length class up to 2032 bytes; a forged tag is refused; longer goes to the daemon', () => {
+    const r = rng(bytes);
+    for (const n of [0, 1, 15, 16, 17, 44, 64, 100, 1400, 1452, 2012, ...Array.from({ length: 12 }, () => r.int(1480))]) {
+      const inner = ipv4('192.0.2.2', '203.0.113.2', crypto.randomBytes(n));
+      const out = runRx(arriving(data(inner, 4, PEER, arx)));
+      expect(out.retval).toBe(TC_ACT_REDIRECT);
+      expect(out.data.subarray(14)).toEqual(inner);
+    }
+    const forged = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(200)), 4, PEER, arx));
+    forged[forged.length - 20] ^= 4;
+    expect(delta(() => expect(runRx(forged).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_bad_tag: 1 });
+    const big = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(2100)), 4, PEER, arx));
+    expect(delta(() => expect(runRx(big).retval).toBe(TC_ACT_OK))).toEqual({ rx_to_daemon: 1 });
+  });
+
+  test('encrypts replies byte-identical to node:crypto', () => {
+    setPeer(40001); // as seen on up0 again (the decrypt tests' test runs arrive on loopback)
+    inNetns(NS, () => {
+      for (const n of [20, 64, 100, 1400]) {
+        const inner = ipv4('203.0.113.2', '192.0.2.2', crypto.randomBytes(n));
+        const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), inner]);
+        const key = formatJson(maps.ovpn_keys.btf!, maps.ovpn_keys.info.valueTypeId, maps.ovpn_keys.lookup(PEER << 1)![0]) as Record<string, number>;
+        const r = bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame, dataOutSize: frame.length + 256 });
+        expect(r.retval).toBe(TC_ACT_REDIRECT);
+        expect(r.data.subarray(42)).toEqual(encryptData(atx, { opcode: P_DATA_V2, keyId: 4, peerId: PEER, packetId: Number(key.tx_pid) }, inner));
+      }
     });
   });
 });
