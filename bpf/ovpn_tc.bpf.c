@@ -28,6 +28,21 @@ int ovpn_take_pids(struct ovpn_take *t)
 	return 0;
 }
 
+/* The replay window of a BPF key, for a datagram the daemon decrypted (one
+ * BPF did not see whole, e.g. IP fragments): the same window, so an id is
+ * accepted once whichever path sees it. ctx: { u32 slot; u32 pid; s32 fresh } */
+struct ovpn_replay_q { __u32 slot; __u32 pid; __s32 fresh; __u32 pad; };
+
+SEC("syscall")
+int ovpn_replay_check(struct ovpn_replay_q *q)
+{
+	ovpn_slot s = q->slot;
+	struct ovpn_key *k = bpf_map_lookup_elem(&ovpn_keys, &s);
+
+	q->fresh = k ? (ovpn_replay(k, q->pid, bpf_ktime_get_ns(), 1) == 0) : -1;
+	return 0;
+}
+
 /* The kernel's cipher context for an AES-GCM key (ovpn_aes[idx]); key_len 0 drops it. */
 struct bpf_crypto_params {
 	char type[14];

@@ -44,6 +44,7 @@ export class BpfPlane implements DataPlane {
   private readonly links: number[] = [];
   private readonly takeFd: number;
   private readonly aesFd: number;
+  private readonly replayFd: number;
   private readonly seg: SegmenterPair;
   /** key_id -> slot, per peer; and which peers/keys BPF holds. */
   private readonly slots = new Map<number, Map<number, number>>();
@@ -71,6 +72,7 @@ export class BpfPlane implements DataPlane {
       fs.chmodSync(p.dir, 0o700);
       this.takeFd = bpf.programFd(this.obj, 'ovpn_take_pids');
       this.aesFd = bpf.programFd(this.obj, 'ovpn_aes_key');
+      this.replayFd = bpf.programFd(this.obj, 'ovpn_replay_check');
       const segIdx = createSegmenter(undefined, this.seg, 1500);
       this.maps.ovpn_config.update(0, { tun: o.tun.ifindex, seg_outer: segIdx.outer, seg_inner: segIdx.inner, port: o.port, pad: 0 });
       this.maps.ovpn_instance.update(0, {
@@ -89,6 +91,7 @@ export class BpfPlane implements DataPlane {
       throw e;
     }
     user.idSource = (peer, key) => this.takePacketId(peer, key);
+    user.replaySource = (peer, key, pid) => this.replayCheck(peer, key, pid);
     log.info(`BPF data channel: ${BPF_CIPHERS.join(', ')} in BPF on ${o.uplinks.join(', ')} and ${o.tun.name}; pins in ${this.dir}`);
   }
 
@@ -234,6 +237,18 @@ export class BpfPlane implements DataPlane {
     ctx.writeUInt32LE(1, 4);
     bpf.syscallRun(this.takeFd, ctx);
     return Number(ctx.readBigUInt64LE(8));
+  }
+
+  /** BPF's replay window for a key it holds (check and record), or undefined. */
+  replayCheck(peerId: number, keyId: number, packetId: number): boolean | undefined {
+    const slot = this.slots.get(peerId)?.get(keyId);
+    if (slot === undefined) return undefined;
+    const q = Buffer.alloc(16);
+    q.writeUInt32LE(this.slotKey(peerId, slot), 0);
+    q.writeUInt32LE(packetId, 4);
+    bpf.syscallRun(this.replayFd, q);
+    const r = q.readInt32LE(8);
+    return r < 0 ? undefined : r === 1;
   }
 
   send(peerId: number, plaintext: Buffer): boolean { return this.user.send(peerId, plaintext); }

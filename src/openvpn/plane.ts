@@ -74,6 +74,8 @@ export type UserPlane = DataPlane & {
   route(packet: Buffer): boolean;
   /** Where tx packet ids come from for a key (the BPF counter for BPF's keys); undefined: this plane's own. */
   idSource?: (peerId: number, keyId: number) => number | undefined;
+  /** The replay window of a key when another plane holds it (BPF's): true = fresh; undefined: this plane's own. */
+  replaySource?: (peerId: number, keyId: number, packetId: number) => boolean | undefined;
 };
 
 export function userPlane(io: UserPlaneIo): UserPlane {
@@ -117,7 +119,8 @@ export function userPlane(io: UserPlaneIo): UserPlane {
       if (d.length < 24) return 'truncated';
       const pt = decryptData(k.rx, d);
       if (!pt) return 'bad-tag';
-      if (!k.replay.accept(d.readUInt32BE(d[0] >> 3 === P_DATA_V2 ? 4 : 1))) return 'replay';
+      const pid = d.readUInt32BE(d[0] >> 3 === P_DATA_V2 ? 4 : 1);
+      if (!(this.replaySource?.(id, k.keyId, pid) ?? k.replay.accept(pid))) return 'replay';
       k.rxPackets++;
       p.c.rxPackets++; p.c.rxBytes += d.length; p.c.lastRx = now();
       if (from.address !== p.address || from.port !== p.port) { p.address = from.address; p.port = from.port; } // float, as 2.6 does

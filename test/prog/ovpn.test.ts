@@ -166,6 +166,20 @@ describe('uplink ingress: decrypt into the tun', () => {
     maps.ovpn_keys.delete(PEER << 1 | 1);
   });
 
+  test('one replay window for both paths: the daemon checks ids through ovpn_replay_check, an id is accepted once by either', () => {
+    const check = (id: number) => { const q = Buffer.alloc(16); q.writeUInt32LE(PEER << 1, 0); q.writeUInt32LE(id, 4); bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q); return q.readInt32LE(8); };
+    const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30));
+    const id = pid++;
+    expect(runRx(arriving(data(inner, 0, PEER, rx, id))).retval).toBe(TC_ACT_REDIRECT);
+    expect(check(id)).toBe(0); // BPF saw it: the daemon must refuse it
+    const next = pid++;
+    expect(check(next)).toBe(1); // the daemon saw it first
+    expect(delta(() => expect(runRx(arriving(data(inner, 0, PEER, rx, next))).retval).toBe(TC_ACT_SHOT))).toEqual({ rx_replay: 1 });
+    const q = Buffer.alloc(16); q.writeUInt32LE(77 << 1, 0); q.writeUInt32LE(5, 4);
+    bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q);
+    expect(q.readInt32LE(8)).toBe(-1); // no such key: the daemon keeps its own window
+  });
+
   test('a packet that authenticates from a new address moves the peer (float), as a 2.6 server does', () => {
     const f = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30))));
     f.writeUInt16BE(40001, 14 + 20);
