@@ -240,6 +240,25 @@ describe.each(<Array<[string, string[], string[], RegExp, boolean]>>[
   });
 });
 
+describe('max-clients and duplicate-cn', () => {
+  afterAll(down);
+  test('without duplicate-cn a second session with the same certificate replaces the first; max-clients 2 turns the third away', async () => {
+    await up(serverConf('limits', ['data-ciphers CHACHA20-POLY1305', 'max-clients 2']));
+    const a = await connect(1, [], 'cli1');
+    expect(a.ok).toBe(true);
+    const b = await connect(2, [], 'cli1'); // the same CN from another host
+    expect(b.ok).toBe(true);
+    expect(server!.out).toMatch(/cli1\/198\.51\.100\.11:\d+ SIGTERM\[soft,cli1 connected again \(no duplicate-cn\)\]/);
+    const c3 = await connect(3, [], 'cli3');
+    expect(c3.ok).toBe(true); // two sessions now: cli1 (from .12) and cli3
+    await a.c.stop();
+    const d = startClient(lab, 1, dir, [], 'cli2');
+    clients.push(d);
+    expect(await server!.waitFor(/198\.51\.100\.11:\d+ MULTI: new incoming connection would exceed maximum number of clients \(2\)/, 15000)).toBe(true);
+    expect(await d.waitFor(/Initialization Sequence Completed/, 3000, () => d.log())).toBe(false);
+  }, 90000);
+});
+
 describe('legacy PRF key derivation (as for a 2.4/2.5 client), AES-256-GCM', () => {
   beforeAll(async () => {
     server = startServer(lab, serverConf('prf', ['data-ciphers AES-256-GCM', 'reneg-sec 4']), { ...env, L2BPF_OVPN_PRF: '1' }, ['--name', INSTANCE, '--uplink', 'up0']);
