@@ -168,7 +168,11 @@ export function parseOvpnConfig(text: string, file: string): OvpnServerConfig {
     case 'reneg-sec': want(1, 2); c.renegSec = num(0, 0, 1 << 30); break;
     case 'hand-window': want(1); c.handWindow = num(0, 1, 86400); break;
     case 'transition-window': want(1); c.transitionWindow = num(0, 1, 86400); break;
-    case 'replay-window': want(1, 2); c.replayWindow = { size: num(0, 1, 65536), seconds: args[1] ? num(1, 1, 86400) : 15 }; break;
+    case 'replay-window':
+      want(1, 2);
+      if (int(args[0], 65, 1 << 30) !== undefined) bad(`${args[0]} cannot be honoured: the BPF replay window holds at most 64 packet ids`);
+      c.replayWindow = { size: num(0, 1, 64), seconds: args[1] ? num(1, 1, 86400) : 15 };
+      break;
     case 'push':
       want(1);
       if (/^(compress|comp-lzo)\b/.test(args[0])) bad(`pushing '${args[0]}' cannot be honoured: the data channel does no compression`);
