@@ -55,8 +55,10 @@ struct ovpn_peer {
 	l2_ipv4 local4;            /* ours, as the client sent to it (0: let the FIB choose) */
 	__u16 rport;               /* host order */
 	__u8 tx_slot;              /* which of the two key slots encrypts */
-	__u8 pad;
+	__u8 family;               /* 4 or 6: which of the address pairs is the peer's */
 	l2_ifindex uplink;         /* where the peer's datagrams came in (0: none yet) */
+	l2_ipv6 remote6;           /* IPv6 uplinks */
+	l2_ipv6 local6;
 	l2_ipv4 vpn4;
 	l2_ipv6 vpn6;
 	__u64 rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -96,11 +98,13 @@ struct ovpn_secret {
 /* Per-CPU working space of one packet: the programs' stack is too small
  * next to the AEAD's loop frames. */
 struct ovpn_scratch {
-	__u8 outer[28];            /* outer IPv4 + UDP as read, or as built */
-	__u8 head[8];              /* op|kid, peer-id, packet id (the AAD) */
+	__u8 outer6[48];           /* outer IPv4 or IPv6 + UDP as read */
+	__u8 outer[28];            /* outer IPv4 + UDP as built */
+	__u8 head[8];              /* op|kid, peer-id, packet id (the AAD); follows outer */
 	__u8 buf[16];              /* tag, then inner bytes looked at */
 	__u8 nonce[12];
 	__u8 pad[4];
+	__u8 pseudo[40];           /* the IPv6 pseudo header of the UDP checksum */
 };
 
 /* What `l2bpf status` needs to know about the daemon (key 0): written once at start. */

@@ -33,6 +33,12 @@
 #define OVPN_P_DATA_V2 9
 #define OVPN_OUTER4 (20 + 8)                 /* outer IPv4 + UDP */
 #define OVPN_ENCAP (OVPN_OUTER4 + OVPN_HEAD)  /* what a datagram adds to the packet */
+#define OVPN_OUTER6 (40 + 8)
+#define OVPN_ENCAP6 (OVPN_OUTER6 + OVPN_HEAD)
+#define OVPN_ENCAP_MAX OVPN_ENCAP6
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -58,6 +64,13 @@ static __always_inline struct ovpn_config *ovpn_cfg(void)
 	__u32 k = 0;
 
 	return bpf_map_lookup_elem(&ovpn_config, &k);
+}
+
+static __always_inline struct ovpn_scratch *ovpn_scratch_get(void)
+{
+	__u32 k = 0;
+
+	return bpf_map_lookup_elem(&ovpn_scratch, &k);
 }
 
 /* OpenVPN's replay rule under the key's lock; commit records the id. 0 = fresh. */
@@ -144,6 +157,33 @@ static __always_inline int ovpn_aead(l2_ctx *ctx, struct ovpn_key *key, struct o
 	return l2_aes_gcm(ctx, a->ctx, tx ? &sec->tx_h : &sec->rx_h, nonce, aad, 8, off, len, !tx, tag);
 }
 
+/* The AEAD of the key in `slot` for the datagram whose 8-byte header (the
+ * AAD) is at head_off: tag at head_off + 8, data from head_off + 24 for len
+ * bytes. tx: encrypt, write the tag; rx: check the tag, then decrypt. A
+ * global function, so the verifier walks the ciphers once, not once per
+ * path of every caller. 0, -1 (cannot), -2 (bad tag). */
+__noinline int ovpn_crypt(struct __sk_buff *ctx, __u32 slot, __u32 head_off, __u32 len, __u32 tx)
+{
+	struct ovpn_scratch *sc = ovpn_scratch_get();
+	struct ovpn_secret *sec;
+	struct ovpn_key *key;
+	ovpn_slot s = slot;
+	int r;
+
+	key = bpf_map_lookup_elem(&ovpn_keys, &s);
+	sec = bpf_map_lookup_elem(&ovpn_secrets, &s);
+	if (!sc || !key || !sec || head_off > 0xffff || len > 0xffff)
+		return -1;
+	if (ctx_load(ctx, head_off, sc->head, 8) || (!tx && ctx_load(ctx, head_off + 8, sc->buf, 16)))
+		return -1;
+	__builtin_memcpy(sc->nonce, sc->head + 4, 4);
+	__builtin_memcpy(sc->nonce + 4, tx ? sec->tx_iv : sec->rx_iv, 8);
+	r = ovpn_aead(ctx, key, sec, s, tx, sc->nonce, sc->head, head_off + OVPN_HEAD, len, sc->buf);
+	if (!r && tx && ctx_store_raw(ctx, head_off + 8, sc->buf, 16))
+		return -1;
+	return r;
+}
+
 /* Removes the first n bytes after the Ethernet header. Two steps: the
  * kernel resets a pending (CHECKSUM_PARTIAL) state only when a pull finds
  * csum_start already behind the data, and the outer UDP header it points
@@ -158,53 +198,60 @@ static __always_inline long ovpn_strip(l2_ctx *ctx, __u32 n, int inner_v6)
 }
 
 /* ---- receive: the uplink's ingress */
-static __always_inline struct ovpn_scratch *ovpn_scratch_get(void)
-{
-	__u32 k = 0;
-
-	return bpf_map_lookup_elem(&ovpn_scratch, &k);
-}
-
 static __always_inline int ovpn_rx(l2_ctx *ctx)
 {
 	struct ovpn_config *cfg = ovpn_cfg();
 	struct ovpn_scratch *sc = ovpn_scratch_get();
-	struct iphdr *ipp;
 	struct udphdr *udpp;
-	__u8 *head, *buf, *nonce;
+	struct iphdr *ip4;
+	__u8 *head, *buf, *o;
 	struct ovpn_secret *sec;
 	struct ovpn_peer *peer;
 	struct ovpn_key *key;
 	ovpn_slot slot;
-	__u32 id, pid, len, off, dlen, src4;
+	__u32 id, pid, len, off, dlen, src4, l3, encap, iplen;
 	__be16 proto;
 	__u64 now;
-	int v6, r;
+	int v6, r, out6;
 
-	if (!cfg || !sc || ctx_load(ctx, 12, &proto, 2) || proto != bpf_htons(ETH_P_IP))
+	if (!cfg || !sc || ctx_load(ctx, 12, &proto, 2))
 		return TC_ACT_OK;
-	ipp = (struct iphdr *)sc->outer;
-	udpp = (struct udphdr *)(sc->outer + 20);
-	head = sc->head; buf = sc->buf; nonce = sc->nonce;
-#define ip (*ipp)
-#define udp (*udpp)
-	if (ctx_load(ctx, 14, sc->outer, 28) || ip.ihl != 5 || ip.protocol != IPPROTO_UDP || (ip.frag_off & bpf_htons(0x3fff)))
+	o = sc->outer6;
+	ip4 = (struct iphdr *)o;
+	head = sc->head; buf = sc->buf;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (ctx_load(ctx, 14, o, 28) || ip4->ihl != 5 || ip4->protocol != IPPROTO_UDP || (ip4->frag_off & bpf_htons(0x3fff)))
+			return TC_ACT_OK;
+		out6 = 0;
+		l3 = 20;
+		iplen = bpf_ntohs(ip4->tot_len);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		/* UDP right after the fixed header: extension headers (fragments too) are the daemon's */
+		if (ctx_load(ctx, 14, o, 48) || o[6] != IPPROTO_UDP)
+			return TC_ACT_OK;
+		out6 = 1;
+		l3 = 40;
+		iplen = 40 + ((__u32)o[4] << 8 | o[5]);
+	} else {
 		return TC_ACT_OK;
-	if (udp.dest != bpf_htons(cfg->port))
+	}
+	udpp = (struct udphdr *)(o + (l3 & 0x3f));
+	if (udpp->dest != bpf_htons(cfg->port))
 		return TC_ACT_OK;
+	encap = l3 + 8 + OVPN_HEAD;
 	len = ctx_len(ctx);
-	if (len < 14 + OVPN_ENCAP || ctx_load(ctx, 42, head, 8) || head[0] >> 3 != OVPN_P_DATA_V2)
+	if (len < 14 + encap || ctx_load(ctx, 14 + l3 + 8, head, 8) || head[0] >> 3 != OVPN_P_DATA_V2)
 		return TC_ACT_OK; /* control packets and P_DATA_V1: the daemon's */
-	if (bpf_ntohs(ip.tot_len) + 14 > len || bpf_ntohs(udp.len) + 34 > len) {
+	if (iplen + 14 > len || bpf_ntohs(udpp->len) + 14 + l3 > len) {
 		ovpn_count(OVPN_RX_TRUNCATED);
 		return TC_ACT_SHOT;
 	}
-	len = 34 + bpf_ntohs(udp.len); /* Ethernet padding is not ciphertext */
-	if (len < 14 + OVPN_ENCAP)
+	len = 14 + l3 + bpf_ntohs(udpp->len); /* Ethernet padding is not ciphertext */
+	if (len < 14 + encap)
 		return TC_ACT_OK;
 	id = (__u32)head[1] << 16 | (__u32)head[2] << 8 | head[3];
 	peer = bpf_map_lookup_elem(&ovpn_peers, &id);
-	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || !ovpn_can(key, slot, 0, len - 14 - OVPN_ENCAP)) {
+	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || !ovpn_can(key, slot, 0, len - 14 - encap)) {
 		ovpn_count(OVPN_RX_TO_DAEMON);
 		return TC_ACT_OK;
 	}
@@ -219,13 +266,9 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		ovpn_count(OVPN_RX_REPLAY);
 		return TC_ACT_SHOT;
 	}
-	if (ctx_load(ctx, 50, buf, 16)) /* the tag */
-		return TC_ACT_OK;
-	__builtin_memcpy(nonce, head + 4, 4);
-	__builtin_memcpy(nonce + 4, sec->rx_iv, 8);
-	off = 14 + OVPN_ENCAP;
+	off = 14 + encap;
 	dlen = len - off;
-	r = ovpn_aead(ctx, key, sec, slot, 0, nonce, head, off, dlen, buf);
+	r = ovpn_crypt(ctx, slot, 14 + l3 + 8, dlen, 0);
 	if (r == -2) {
 		ovpn_count(OVPN_RX_BAD_TAG);
 		return TC_ACT_SHOT;
@@ -242,13 +285,25 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	__sync_fetch_and_add(&peer->rx_packets, 1);
 	__sync_fetch_and_add(&peer->rx_bytes, len - 14);
 	peer->last_rx_ns = now;
-	if (peer->remote4 != ip.saddr || peer->rport != bpf_ntohs(udp.source)) {
-		peer->remote4 = ip.saddr; /* float, as a 2.6 server does for a packet that authenticates */
-		peer->rport = bpf_ntohs(udp.source);
+	/* float, as a 2.6 server does for a packet that authenticates */
+	if (out6) {
+		if (peer->family != 6 || __builtin_memcmp(peer->remote6, o + 8, 16) || peer->rport != bpf_ntohs(udpp->source)) {
+			__builtin_memcpy(peer->remote6, o + 8, 16);
+			__builtin_memcpy(peer->local6, o + 24, 16);
+			peer->family = 6;
+			peer->rport = bpf_ntohs(udpp->source);
+			ovpn_count(OVPN_RX_FLOAT);
+		}
+	} else if (peer->family != 4 || peer->remote4 != ip4->saddr || peer->rport != bpf_ntohs(udpp->source)) {
+		peer->remote4 = ip4->saddr;
+		peer->family = 4;
+		peer->rport = bpf_ntohs(udpp->source);
 		ovpn_count(OVPN_RX_FLOAT);
 	}
-	if (!peer->local4)
-		peer->local4 = ip.daddr;
+	if (!out6 && !peer->local4)
+		peer->local4 = ip4->daddr;
+	if (out6 && !peer->local6[0])
+		__builtin_memcpy(peer->local6, o + 24, 16); /* ours, as the client sent to it */
 	if (peer->uplink != ctx->ingress_ifindex)
 		peer->uplink = ctx->ingress_ifindex;
 	if (dlen == 16) {
@@ -278,14 +333,12 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	}
 	if (len < ctx_len(ctx) && ctx_set_len(ctx, len))
 		return TC_ACT_SHOT;
-	if (ovpn_strip(ctx, OVPN_ENCAP, v6)) {
+	if (ovpn_strip(ctx, encap, v6)) {
 		ovpn_count(OVPN_RX_TRUNCATED);
 		return TC_ACT_SHOT;
 	}
 	ovpn_count(OVPN_RX_DELIVERED);
 	return bpf_redirect(cfg->tun, BPF_F_INGRESS);
-#undef ip
-#undef udp
 }
 
 /* ---- send: an IP packet behind an Ethernet header (ours), at l2 = 14 */
@@ -311,9 +364,36 @@ static __always_inline __u32 *ovpn_route(l2_ctx *ctx, __u32 l3, int *v6)
  * uplink unfragmented; BPF cannot fragment, the daemon's socket does. */
 static __always_inline int ovpn_fits(l2_ctx *ctx, struct ovpn_peer *peer, __u32 n)
 {
-	__u32 len = n + OVPN_ENCAP;
+	__u32 len = n + (peer->family == 6 ? OVPN_ENCAP6 : OVPN_ENCAP);
 
 	return peer->uplink && bpf_check_mtu(ctx, peer->uplink, &len, 0, 0) == BPF_MTU_CHK_RET_SUCCESS;
+}
+
+/* IPv6 wants the UDP checksum: the pseudo header, then the datagram as it
+ * now is (headers at 14, inner bytes of data after the 72 bytes). Global:
+ * walked once. */
+__noinline int ovpn_udp6_csum(struct __sk_buff *ctx, __u32 inner)
+{
+	struct ovpn_scratch *sc = ovpn_scratch_get();
+	__u32 ulen = inner + 8 + OVPN_HEAD;
+	__u8 *p;
+	__u64 sum;
+	__u16 csum;
+	int ok;
+
+	if (!sc || inner > 0xffff || ctx_load(ctx, 14 + 8, sc->pseudo, 32))
+		return -1;
+	p = sc->pseudo;
+	p[32] = 0; p[33] = 0; p[34] = ulen >> 8; p[35] = ulen;
+	p[36] = 0; p[37] = 0; p[38] = 0; p[39] = IPPROTO_UDP;
+	sum = bpf_csum_diff(0, 0, (__be32 *)p, 40, 0);
+	sum = l2_csum_range(ctx, 14 + 40, 14 + 40 + ulen, sum, &ok);
+	csum = l2_csum_fold(sum);
+	if (!ok)
+		return -1;
+	if (!csum)
+		csum = 0xffff;
+	return ctx_store_raw(ctx, 14 + 40 + 6, &csum, 2) ? -1 : 0;
 }
 
 struct ovpn_outer {
@@ -332,22 +412,26 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	struct ovpn_outer *op;
 	struct ovpn_secret *sec;
 	struct ovpn_key *key;
-	__u32 inner, iplen, flags = 0;
-	__be16 proto = bpf_htons(ETH_P_IP);
+	__u32 inner, iplen, flags = 0, encap;
+	__be16 proto;
 	ovpn_slot slot;
 	__u64 pid;
 	__u16 tot;
 	long rc;
+	int o6;
 
 	if (!peer || !sc)
 		return TC_ACT_SHOT;
-	op = (struct ovpn_outer *)sc->outer; /* outer, then head: the datagram's first 36 bytes */
-	__builtin_memset(sc->outer, 0, 36);
+	o6 = peer->family == 6;
+	encap = o6 ? OVPN_ENCAP6 : OVPN_ENCAP;
+	proto = bpf_htons(o6 ? ETH_P_IPV6 : ETH_P_IP);
+	op = (struct ovpn_outer *)sc->outer; /* IPv4 outer, then head: the datagram's first 36 bytes */
+	__builtin_memset(sc->outer6, 0, sizeof(sc->outer6) + 36);
 #define o (*op)
 	slot = id << 1 | (peer->tx_slot & 1);
 	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
 	sec = bpf_map_lookup_elem(&ovpn_secrets, &slot);
-	if (!key || !sec || !ovpn_can(key, slot, 1, ctx_len(ctx) - 14) || !peer->remote4 || !peer->uplink)
+	if (!key || !sec || !ovpn_can(key, slot, 1, ctx_len(ctx) - 14) || !peer->uplink || (o6 ? !peer->remote6[0] || !peer->local6[0] : !peer->remote4))
 		return -1; /* the caller hands it to the daemon */
 	if (v6) {
 		if (ctx_load(ctx, 14 + 4, &tot, 2))
@@ -364,55 +448,78 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	if (iplen < inner && ctx_set_len(ctx, 14 + iplen))
 		goto fail;
 	inner = iplen;
-	if (inner + OVPN_ENCAP > 0xffff)
+	if (inner + encap > 0xffff)
 		goto fail;
 	pid = __sync_fetch_and_add(&key->tx_pid, 1);
 	if (pid == 0 || pid > 0xffffffffULL)
 		goto fail; /* out of ids on this key: the daemon renegotiates before this */
 
-	fib.family = AF_INET;
-	fib.ipv4_dst = peer->remote4;
-	fib.ipv4_src = peer->local4;
 	fib.ifindex = peer->uplink;
 	fib.l4_protocol = IPPROTO_UDP;
 	fib.tot_len = 0; /* the size was checked against the uplink already (ovpn_fits) */
-	if (!peer->local4)
-		flags |= BPF_FIB_LOOKUP_SRC;
+	if (o6) {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_dst, peer->remote6, 16);
+		__builtin_memcpy(fib.ipv6_src, peer->local6, 16);
+	} else {
+		fib.family = AF_INET;
+		fib.ipv4_dst = peer->remote4;
+		fib.ipv4_src = peer->local4;
+		if (!peer->local4)
+			flags |= BPF_FIB_LOOKUP_SRC;
+	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags | BPF_FIB_LOOKUP_OUTPUT);
 	/* The helper refuses when the uplink does not forward; a server that
 	 * only talks to its clients need not: the neighbour path routes then. */
-	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED && peer->local4) {
+	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED && (o6 || peer->local4)) {
 		rc = BPF_FIB_LKUP_RET_NO_NEIGH;
 		fib.ifindex = peer->uplink;
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		goto fail;
 
-	if (bpf_skb_adjust_room(ctx, OVPN_ENCAP, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
+	if (bpf_skb_adjust_room(ctx, encap, BPF_ADJ_ROOM_MAC,
+				(o6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
 		goto fail;
-	o.ip.version = 4;
-	o.ip.ihl = 5;
-	o.ip.ttl = 64;
-	o.ip.protocol = IPPROTO_UDP;
-	o.ip.tot_len = bpf_htons(inner + OVPN_ENCAP);
-	o.ip.saddr = peer->local4 ? peer->local4 : fib.ipv4_src;
-	o.ip.daddr = peer->remote4;
-	o.ip.check = l2_csum_fold(bpf_csum_diff(0, 0, (__be32 *)sc->outer, 20, 0));
-	o.udp.source = bpf_htons(cfg->port);
-	o.udp.dest = bpf_htons(peer->rport);
-	o.udp.len = bpf_htons(inner + 8 + OVPN_HEAD);
 	o.head[0] = OVPN_P_DATA_V2 << 3 | (key->key_id & 7);
 	o.head[1] = id >> 16; o.head[2] = id >> 8; o.head[3] = id;
 	o.head[4] = pid >> 24; o.head[5] = pid >> 16; o.head[6] = pid >> 8; o.head[7] = pid;
-	__builtin_memcpy(sc->nonce, o.head + 4, 4);
-	__builtin_memcpy(sc->nonce + 4, sec->tx_iv, 8);
-	if (ovpn_aead(ctx, key, sec, slot, 1, sc->nonce, o.head, 14 + OVPN_ENCAP, inner, sc->buf))
+	if (o6) {
+		struct udphdr *u = (struct udphdr *)(sc->outer6 + 40);
+
+		sc->outer6[0] = 0x60;
+		sc->outer6[4] = (inner + OVPN_HEAD + 8) >> 8;
+		sc->outer6[5] = inner + OVPN_HEAD + 8;
+		sc->outer6[6] = IPPROTO_UDP;
+		sc->outer6[7] = 64;
+		__builtin_memcpy(sc->outer6 + 8, peer->local6, 16);
+		__builtin_memcpy(sc->outer6 + 24, peer->remote6, 16);
+		u->source = bpf_htons(cfg->port);
+		u->dest = bpf_htons(peer->rport);
+		u->len = bpf_htons(inner + 8 + OVPN_HEAD);
+		if (ctx_store_raw(ctx, 14, sc->outer6, 48) || ctx_store_raw(ctx, 14 + 48, o.head, 8))
+			goto fail;
+	} else {
+		o.ip.version = 4;
+		o.ip.ihl = 5;
+		o.ip.ttl = 64;
+		o.ip.protocol = IPPROTO_UDP;
+		o.ip.tot_len = bpf_htons(inner + OVPN_ENCAP);
+		o.ip.saddr = peer->local4 ? peer->local4 : fib.ipv4_src;
+		o.ip.daddr = peer->remote4;
+		o.ip.check = l2_csum_fold(bpf_csum_diff(0, 0, (__be32 *)sc->outer, 20, 0));
+		o.udp.source = bpf_htons(cfg->port);
+		o.udp.dest = bpf_htons(peer->rport);
+		o.udp.len = bpf_htons(inner + 8 + OVPN_HEAD);
+		if (ctx_store_raw(ctx, 14, sc->outer, 36))
+			goto fail;
+	}
+	if (ctx_store_raw(ctx, 12, &proto, 2) || ovpn_crypt(ctx, slot, 14 + encap - OVPN_HEAD, inner, 1))
 		goto fail;
-	if (ctx_store_raw(ctx, 14, sc->outer, 36) || ctx_store_raw(ctx, 14 + OVPN_OUTER4 + 8, sc->buf, 16) ||
-	    ctx_store_raw(ctx, 12, &proto, 2))
+	if (o6 && ovpn_udp6_csum(ctx, inner))
 		goto fail;
 	__sync_fetch_and_add(&peer->tx_packets, 1);
-	__sync_fetch_and_add(&peer->tx_bytes, inner + OVPN_ENCAP);
+	__sync_fetch_and_add(&peer->tx_bytes, inner + encap);
 	peer->last_tx_ns = bpf_ktime_get_ns();
 	ovpn_count(OVPN_TX_SENT);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -450,7 +557,8 @@ static __always_inline int ovpn_from_tun(l2_ctx *ctx)
 		return TC_ACT_OK;
 	slot = pid << 1 | (peer->tx_slot & 1);
 	key = bpf_map_lookup_elem(&ovpn_keys, &slot);
-	if (!key || !ovpn_can(key, slot, 1, ctx_gso_size(ctx) ? 1500 : ctx_len(ctx)) || !peer->remote4 ||
+	if (!key || !ovpn_can(key, slot, 1, ctx_gso_size(ctx) ? 1500 : ctx_len(ctx)) ||
+	    (peer->family == 6 ? !peer->remote6[0] || !peer->local6[0] : !peer->remote4) ||
 	    (!ctx_gso_size(ctx) && !ovpn_fits(ctx, peer, ctx_len(ctx)))) {
 		ovpn_count(OVPN_TX_TO_DAEMON);
 		return TC_ACT_OK; /* to the tun fd: the daemon encrypts it (and its socket fragments) */
@@ -467,6 +575,8 @@ static __always_inline int ovpn_from_tun(l2_ctx *ctx)
 		return bpf_redirect(cfg->seg_outer, 0);
 	}
 	r = ovpn_tx(ctx, cfg, pid, v6);
+	if (r < 0)
+		ovpn_count(OVPN_TX_FAILED); /* the key changed under it */
 	return r < 0 ? TC_ACT_SHOT : r;
 }
 

@@ -117,7 +117,7 @@ export class BpfPlane implements DataPlane {
     this.slots.set(p.peerId, new Map());
     this.ciphers.set(p.peerId, new Map());
     this.maps.ovpn_peers.update(p.peerId, {
-      remote4: p.address.includes(':') ? '0.0.0.0' : p.address, local4: '0.0.0.0', rport: p.port, tx_slot: 0, pad: 0, uplink: 0,
+      ...addressFields(p.address), local4: '0.0.0.0', rport: p.port, tx_slot: 0, uplink: 0,
       vpn4: p.vpn4 ?? '0.0.0.0', vpn6: p.vpn6 ?? '::',
       rx_packets: 0n, rx_bytes: 0n, tx_packets: 0n, tx_bytes: 0n, last_rx_ns: monoNow(), last_tx_ns: 0n,
     });
@@ -267,13 +267,24 @@ export class BpfPlane implements DataPlane {
     };
   }
 
-  /** The peer's address as BPF last saw it (BPF moves a peer that floated). */
+  /** The peer's address as BPF last saw it (BPF moves a peer that floated), in the socket's form. */
   remote(peerId: number): { address: string; port: number } | undefined {
     const m = this.maps.ovpn_peers;
     const raw = m.lookup(peerId)?.[0];
-    if (!raw) return undefined;
-    const at = fieldOffset(m, 'remote4');
-    return { address: [...raw.subarray(at, at + 4)].join('.'), port: Number(this.peerValue(peerId)?.rport) };
+    const spec = this.peers.get(peerId);
+    if (!raw || !spec) return undefined;
+    const v = this.peerValue(peerId)!;
+    const mapped = spec.address.startsWith('::ffff:'); // an IPv4 client on a dual-stack socket
+    let address: string;
+    if (Number(v.family) === 6) {
+      const at = fieldOffset(m, 'remote6');
+      const b = raw.subarray(at, at + 16);
+      address = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16)).join(':');
+    } else {
+      const at = fieldOffset(m, 'remote4');
+      address = `${mapped ? '::ffff:' : ''}${[...raw.subarray(at, at + 4)].join('.')}`;
+    }
+    return { address, port: Number(v.rport) };
   }
 
   keyRxPackets(peerId: number, keyId: number): number {
@@ -327,12 +338,19 @@ export class BpfPlane implements DataPlane {
   }
 }
 
+/** The address fields of a peer: IPv4 (plain or as ::ffff:a.b.c.d on a dual-stack socket) or IPv6. */
+function addressFields(address: string): Record<string, string | number> {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (!v4.includes(':')) return { remote4: v4, family: 4, remote6: '::', local6: '::' };
+  return { remote4: '0.0.0.0', family: 6, remote6: address, local6: '::' };
+}
+
 /** Opens and loads bpf/ovpn_tc.bpf.o; its maps are created, nothing is pinned or linked. */
 export function loadOvpnObject(): bpf.BpfObject {
   const obj = bpf.openObject(objectPath('ovpn_tc.bpf.o'));
   try {
     // The shared headers bring the wire's maps along; the programs here use none of them.
-    for (const m of bpf.mapNames(obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && m !== 'l2_gcm_scratch' && !m.startsWith('.')) bpf.skipMap(obj, m);
+    for (const m of bpf.mapNames(obj)) if (!m.startsWith('ovpn_') && m !== 'l2_aead_scratch' && m !== 'l2_gcm_scratch' && m !== 'l2_scratch' && !m.startsWith('.')) bpf.skipMap(obj, m);
     bpf.loadObject(obj);
   } catch (e) {
     bpf.closeObject(obj);

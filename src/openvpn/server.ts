@@ -18,9 +18,11 @@ import { PING } from './data';
 import { EKM_LABEL, prfKey2, serverKeys } from './keymethod';
 import { decodeControl, encodeControl, noWrap, OP, parseStaticKey, tlsAuth, tlsCrypt, WrapState, Wrapper } from './packet';
 import { AddressPool, Lease } from './pool';
-import { DataPlane, UserPlane, userPlane } from './plane';
+import { DataPlane, fullIp6, UserPlane, userPlane } from './plane';
 import { Client, KeyState, SessionHost } from './session';
 import { writeStatus } from './status';
+
+const sameAddress = (a: string, b: string) => (a.includes(':') && b.includes(':') && !a.includes('.') ? fullIp6(a) === fullIp6(b) : a === b);
 
 // IV_PROTO bits a 2.6 client announces (ssl.h)
 const IV_PROTO_DATA_V2 = 1 << 1, IV_PROTO_REQUEST_PUSH = 1 << 2, IV_PROTO_TLS_KEY_EXPORT = 1 << 3, IV_PROTO_CC_EXIT_NOTIFY = 1 << 7;
@@ -388,7 +390,7 @@ export class OpenvpnServer implements SessionHost {
       if (!peer || !this.clients.has(client.key)) continue;
       this.keyRotation(peer, now);
       const moved = this.plane.remote?.(peer.peerId);
-      if (moved && moved.address !== '0.0.0.0' && (moved.address !== client.address || moved.port !== client.port)) this.moved(peer, moved.address, moved.port);
+      if (moved && !/^(::ffff:)?0\.0\.0\.0$/.test(moved.address) && (!sameAddress(moved.address, client.address) || moved.port !== client.port)) this.moved(peer, moved.address, moved.port);
       if (this.plane.describe && (this.ticks % 4 === 0 || peer.described !== peer.txKey)) {
         const keyIds = [peer.txKey, ...[...client.keys.values()].filter((k) => k.state === 'active' && k.keyId !== peer.txKey).map((k) => k.keyId)];
         this.plane.describe(peer.peerId, { commonName: peer.commonName, real: client.key, cipher: peer.cipher, keyIds, connectedAt: client.connectedAt });

@@ -52,9 +52,11 @@ export function buildOvLab(prefix: string, clients: number): OvLab {
   };
   port(lab.srv, 'up0', 'sws');
   ip('-n', lab.srv, 'addr', 'add', '198.51.100.1/24', 'dev', 'up0');
+  ip('-n', lab.srv, 'addr', 'add', '2001:db8:3::1/64', 'dev', 'up0', 'nodad');
   for (let i = 1; i <= clients; i++) {
     port(lab.cli(i), 'eth0', `swc${i}`);
     ip('-n', lab.cli(i), 'addr', 'add', `198.51.100.${10 + i}/24`, 'dev', 'eth0');
+    ip('-n', lab.cli(i), 'addr', 'add', `2001:db8:3::${10 + i}/64`, 'dev', 'eth0', 'nodad');
   }
   ip('link', 'add', 'lan0', 'netns', lab.srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', lab.lan);
   ip('-n', lab.srv, 'addr', 'add', '203.0.113.1/24', 'dev', 'lan0');
@@ -110,10 +112,10 @@ export function startServer(lab: OvLab, conf: string, env: Record<string, string
 }
 
 /** Debian's openvpn as client i, logging to dir/cliI.log. */
-export function startClient(lab: OvLab, i: number, dir: string, extra: string[] = [], cn = `cli${i}`): Proc & { log: () => string } {
+export function startClient(lab: OvLab, i: number, dir: string, extra: string[] = [], cn = `cli${i}`, remote = ['udp', '198.51.100.1']): Proc & { log: () => string } {
   const log = path.join(dir, `${cn}-${i}-${Date.now()}.log`);
   fs.writeFileSync(log, '');
-  const args = ['netns', 'exec', lab.cli(i), 'timeout', '300', 'openvpn', '--client', '--dev', 'tun', '--proto', 'udp', '--remote', '198.51.100.1', '1194',
+  const args = ['netns', 'exec', lab.cli(i), 'timeout', '300', 'openvpn', '--client', '--dev', 'tun', '--proto', remote[0], '--remote', remote[1], '1194',
     '--nobind', '--ca', path.join(dir, 'ca.crt'), '--cert', path.join(dir, `${cn}.crt`), '--key', path.join(dir, `${cn}.key`),
     '--remote-cert-tls', 'server', '--disable-dco', '--verb', '4', '--log', log, ...extra];
   const p = new Proc(spawn('ip', args, { detached: true })) as Proc & { log: () => string };

@@ -39,8 +39,8 @@ async function up(conf: string): Promise<Proc> {
   if (!(await server.waitFor(/Initialization Sequence Completed/, 15000))) throw new Error(`server did not start:\n${server.out}`);
   return server;
 }
-async function connect(i: number, extra: string[] = [], cn?: string) {
-  const c = startClient(lab, i, dir, extra, cn);
+async function connect(i: number, extra: string[] = [], cn?: string, remote?: string[]) {
+  const c = startClient(lab, i, dir, extra, cn, remote);
   clients.push(c);
   const ok = await c.waitFor(/Initialization Sequence Completed/, 20000, () => c.log());
   return { c, ok };
@@ -238,6 +238,33 @@ describe.each(<Array<[string, string[], string[], RegExp, boolean]>>[
     expect(row.txPackets).toBeGreaterThanOrEqual(8);
     expect(row.cipher).toBe('AES-256-GCM');
   });
+});
+
+describe('proto udp6: an IPv6 client and an IPv4 one on the dual-stack socket, both through BPF', () => {
+  beforeAll(async () => { await up(serverConf('udp6', ['proto udp6', 'data-ciphers AES-256-GCM'])); });
+  afterAll(down);
+
+  test('the IPv6 client pings and moves 20 MB each way with BPF on an IPv6 uplink; the IPv4 one too', async () => {
+    const six = await connect(1, [], 'cli1', ['udp6', '2001:db8:3::1']);
+    if (!six.ok) throw new Error(`client did not connect:\n${six.c.log()}\nserver:\n${server!.out}`);
+    expect(server!.out).toMatch(/cli1\/2001:db8:3::11:\d+ Peer Connection Initiated/);
+    const four = await connect(2, [], 'cli2', ['udp', '198.51.100.1']);
+    expect(four.ok).toBe(true);
+    const before = bpfCounts(pins);
+    expect(x(lab.cli(1), 'ping', '-c', '5', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/5 received/);
+    expect(x(lab.cli(2), 'ping', '-c', '5', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/5 received/);
+    const up6 = await shaTransfer(lab.cli(1), lab.lan, '203.0.113.2', 5411, 20);
+    expect(up6.got).toBe(up6.sent);
+    const dn6 = await shaFetch(lab.lan, lab.cli(1), '203.0.113.2', 5412, 20);
+    expect(dn6.got).toBe(dn6.sent);
+    expect(dn6.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    const after = bpfCounts(pins);
+    expect(after.rx_delivered - before.rx_delivered).toBeGreaterThan(5000);
+    expect(after.tx_sent - before.tx_sent).toBeGreaterThan(5000);
+    expect(after.tx_failed - before.tx_failed).toBe(0);
+    const st = JSON.parse(l2(['status', '--name', INSTANCE, '--json']).out)[0].openvpn.clients;
+    expect(st.map((c: { realAddress: string }) => c.realAddress).sort().join(' ')).toMatch(/^2001:db8:3::11:\d+ ::ffff:198\.51\.100\.12:\d+$|^::ffff:198\.51\.100\.12:\d+ 2001:db8:3::11:\d+$/);
+  }, 90000);
 });
 
 describe('max-clients and duplicate-cn', () => {

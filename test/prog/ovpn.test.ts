@@ -63,7 +63,7 @@ const runRx = (frame: Buffer) => bpf.testRun(bpf.programFd(obj, 'ovpn_uplink_in'
 /** The peer as the daemon installs it, having been seen on up0 (a test run's ingress is loopback). */
 function setPeer(rport: number): void {
   maps.ovpn_peers.update(PEER, {
-    remote4: '198.51.100.11', local4: '198.51.100.1', rport, tx_slot: 0, pad: 0, uplink, vpn4: '192.0.2.2', vpn6: '2001:db8:1::1000',
+    remote4: '198.51.100.11', local4: '198.51.100.1', rport, tx_slot: 0, family: 4, uplink, vpn4: '192.0.2.2', vpn6: '2001:db8:1::1000',
     rx_packets: 0n, rx_bytes: 0n, tx_packets: 0n, tx_bytes: 0n, last_rx_ns: 0n, last_tx_ns: 0n,
   });
 }
@@ -85,6 +85,8 @@ beforeAll(() => {
   sh('ip', '-n', NS, 'link', 'set', 'peer0', 'up');
   sh('ip', '-n', NS, 'link', 'set', 'lo', 'up');
   sh('ip', '-n', NS, 'neigh', 'add', '198.51.100.11', 'lladdr', '02:00:00:00:00:0b', 'dev', 'up0', 'nud', 'permanent');
+  sh('ip', '-n', NS, 'addr', 'add', '2001:db8:3::1/64', 'dev', 'up0', 'nodad');
+  sh('ip', '-n', NS, 'neigh', 'add', '2001:db8:3::11', 'lladdr', '02:00:00:00:00:0c', 'dev', 'up0', 'nud', 'permanent');
   uplink = inNetns(NS, () => ifIndex('up0'));
   obj = loadOvpnObject();
   for (const m of ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts']) maps[m] = BpfMap.fromFd(bpf.mapFd(obj, m), m);
@@ -298,6 +300,59 @@ describe.each(<Array<['AES-256-GCM' | 'AES-128-GCM', string, number]>>[
         expect(r.retval).toBe(TC_ACT_REDIRECT);
         expect(r.data.subarray(42)).toEqual(encryptData(atx, { opcode: P_DATA_V2, keyId: 4, peerId: PEER, packetId: Number(key.tx_pid) }, inner));
       }
+    });
+  });
+});
+
+describe('an IPv6 uplink (proto udp6)', () => {
+  const C6 = Buffer.from('20010db8000300000000000000000011', 'hex'), S6 = Buffer.from('20010db8000300000000000000000001', 'hex');
+  function arriving6(datagram: Buffer): Buffer {
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(40002, 0); udp.writeUInt16BE(1194, 2); udp.writeUInt16BE(8 + datagram.length, 4);
+    const ip = Buffer.alloc(40);
+    ip[0] = 0x60; ip.writeUInt16BE(8 + datagram.length, 4); ip[6] = 17; ip[7] = 64; C6.copy(ip, 8); S6.copy(ip, 24);
+    return Buffer.concat([Buffer.from('02000000000102000000000c86dd', 'hex'), ip, udp, datagram]);
+  }
+  beforeAll(() => { setPeer(40001); setKey(0, 0, 'OVPN_CHACHA20_POLY1305'); });
+
+  test('a datagram over IPv6 decrypts into the tun, and the peer moves to its IPv6 address', () => {
+    const inner = ipv4('192.0.2.2', '203.0.113.2', crypto.randomBytes(80));
+    let r: ReturnType<typeof runRx> | undefined;
+    expect(delta(() => { r = runRx(arriving6(data(inner))); })).toEqual({ rx_delivered: 1, rx_float: 1 });
+    expect(r!.retval).toBe(TC_ACT_REDIRECT);
+    expect(r!.data.subarray(14)).toEqual(inner);
+    const peer = formatJson(maps.ovpn_peers.btf!, maps.ovpn_peers.info.valueTypeId, maps.ovpn_peers.lookup(PEER)![0]) as Record<string, unknown>;
+    expect(Number(peer.family)).toBe(6);
+    expect(Number(peer.rport)).toBe(40002);
+  });
+
+  test('replies go out over IPv6 with a valid UDP checksum, the datagram as node:crypto makes it', () => {
+    const raw = maps.ovpn_peers.lookup(PEER)![0];
+    const t = maps.ovpn_peers.btf!.type(maps.ovpn_peers.btf!.resolve(maps.ovpn_peers.info.valueTypeId));
+    const at = (f: string) => ('members' in t ? t.members.find((m) => m.name === f)!.bitOffset / 8 : 0);
+    raw.writeUInt32LE(uplink, at('uplink')); // as seen on up0 (a test run arrives on loopback)
+    maps.ovpn_peers.update(PEER, raw);
+    sh('ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+    inNetns(NS, () => {
+      const inner = ipv4('203.0.113.2', '192.0.2.2', crypto.randomBytes(333));
+      const frame = Buffer.concat([Buffer.from('0000000000000000000000000800', 'hex'), inner]);
+      const key = formatJson(maps.ovpn_keys.btf!, maps.ovpn_keys.info.valueTypeId, maps.ovpn_keys.lookup(PEER << 1)![0]) as Record<string, number>;
+      const r = bpf.testRun(bpf.programFd(obj, 'ovpn_seg_in'), { data: frame, dataOutSize: frame.length + 256 });
+      expect(r.retval).toBe(TC_ACT_REDIRECT);
+      const out = r.data;
+      expect(out.readUInt16BE(12)).toBe(0x86dd);
+      expect(out.subarray(0, 6).toString('hex')).toBe('02000000000c');
+      expect(out.subarray(14 + 8, 14 + 24)).toEqual(S6);
+      expect(out.subarray(14 + 24, 14 + 40)).toEqual(C6);
+      const udp = out.subarray(54);
+      expect(udp.readUInt16BE(2)).toBe(40002);
+      // the checksum, recomputed over the pseudo header and the datagram, folds to 0
+      const pseudo = Buffer.concat([S6, C6, Buffer.from([0, 0, udp.length >> 8, udp.length & 255, 0, 0, 0, 17]), udp]);
+      let sum = 0;
+      for (let i = 0; i < pseudo.length; i += 2) sum += (pseudo[i] << 8) + (pseudo[i + 1] ?? 0);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+      expect(sum).toBe(0xffff);
+      expect(udp.subarray(8)).toEqual(encryptData(tx, { opcode: P_DATA_V2, keyId: 0, peerId: PEER, packetId: Number(key.tx_pid) }, inner));
     });
   });
 });
