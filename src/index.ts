@@ -171,6 +171,9 @@ export async function openvpn(o: OpenvpnRunOptions): Promise<import('./openvpn/s
     throw new UsageError(`cannot read ${o.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const config = parseOvpnConfig(text, o.config);
+  // OpenVPN's verb: 0 errors only, 1-4 the usual log, 5 and up per-packet detail (debug here)
+  if (config.verb === 0) log.setLevel('error');
+  else if (config.verb >= 5) log.setLevel('debug');
   for (const n of config.notices) log.info(n);
   if (o.netns) enterNetns(o.netns);
   const { BpfPlane } = await import('./openvpn/bpf-plane');

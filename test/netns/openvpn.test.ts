@@ -190,7 +190,10 @@ print(' '.join(out))`;
     expect(await server!.waitFor(/cli3\/\S+ SIGTERM\[soft,ping-restart/, 30000)).toBe(true);
   }, 60000);
 
-  test('SIGTERM stops the server and leaves no pins, tun device or segmenter behind', async () => {
+  test('SIGTERM stops the server: clients told (explicit-exit-notify: RESTART), no pins, tun device or segmenter left', async () => {
+    expect(await server!.stop()).toBe(0);
+    server = undefined;
+    expect(await cli.waitFor(/SIGUSR1\[soft,server-pushed-connection-reset\]/, 5000, () => cli.log())).toBe(true);
     await down();
     expect(fs.existsSync(pins)).toBe(false);
     const links = x(lab.srv, 'ip', '-o', 'link').out;
