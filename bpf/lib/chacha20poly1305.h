@@ -33,36 +33,36 @@ struct {
 } l2_aead_scratch SEC(".maps");
 
 #define L2_ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
-#define L2_QR(x, a, b, c, d)                                  \
-	do {                                                  \
-		x[a] += x[b]; x[d] ^= x[a]; x[d] = L2_ROTL(x[d], 16); \
-		x[c] += x[d]; x[b] ^= x[c]; x[b] = L2_ROTL(x[b], 12); \
-		x[a] += x[b]; x[d] ^= x[a]; x[d] = L2_ROTL(x[d], 8);  \
-		x[c] += x[d]; x[b] ^= x[c]; x[b] = L2_ROTL(x[b], 7);  \
+#define L2_QRV(a, b, c, d)                                  \
+	do {                                                \
+		a += b; d ^= a; d = L2_ROTL(d, 16);         \
+		c += d; b ^= c; b = L2_ROTL(b, 12);         \
+		a += b; d ^= a; d = L2_ROTL(d, 8);          \
+		c += d; b ^= c; b = L2_ROTL(b, 7);          \
 	} while (0)
 
-/* One ChaCha20 block for `counter` into st->ks, worked on in place (the
- * map value, not the stack: the loop callback has little of it). */
+/* One ChaCha20 block for `counter` into st->ks. The state is 16 scalars,
+ * not an array in the map value: the compiler keeps what it can in
+ * registers (BPF has 10) and spills the rest to this frame's stack. */
 static __noinline void l2_chacha_block(struct l2_aead_state *st, __u32 counter)
 {
-	__u32 *x = st->ks;
+	__u32 b[8];  /* rows 1 and 2 on the stack, rows 0 and 3 in registers */
+	__u32 x0 = 0x61707865, x1 = 0x3320646e, x2 = 0x79622d32, x3 = 0x6b206574;
+	__u32 x12 = counter, x13 = st->nonce[0], x14 = st->nonce[1], x15 = st->nonce[2];
+	__u32 *o = st->ks;
 	int i;
 
-	x[0] = 0x61707865; x[1] = 0x3320646e; x[2] = 0x79622d32; x[3] = 0x6b206574;
 	for (i = 0; i < 8; i++)
-		x[4 + i] = st->key[i];
-	x[12] = counter;
-	x[13] = st->nonce[0]; x[14] = st->nonce[1]; x[15] = st->nonce[2];
-#pragma unroll
+		b[i] = st->key[i];
+#pragma clang loop unroll(disable)
 	for (i = 0; i < 10; i++) {
-		L2_QR(x, 0, 4, 8, 12); L2_QR(x, 1, 5, 9, 13); L2_QR(x, 2, 6, 10, 14); L2_QR(x, 3, 7, 11, 15);
-		L2_QR(x, 0, 5, 10, 15); L2_QR(x, 1, 6, 11, 12); L2_QR(x, 2, 7, 8, 13); L2_QR(x, 3, 4, 9, 14);
+		L2_QRV(x0, b[0], b[4], x12); L2_QRV(x1, b[1], b[5], x13); L2_QRV(x2, b[2], b[6], x14); L2_QRV(x3, b[3], b[7], x15);
+		L2_QRV(x0, b[1], b[6], x15); L2_QRV(x1, b[2], b[7], x12); L2_QRV(x2, b[3], b[4], x13); L2_QRV(x3, b[0], b[5], x14);
 	}
-	x[0] += 0x61707865; x[1] += 0x3320646e; x[2] += 0x79622d32; x[3] += 0x6b206574;
+	o[0] = x0 + 0x61707865; o[1] = x1 + 0x3320646e; o[2] = x2 + 0x79622d32; o[3] = x3 + 0x6b206574;
 	for (i = 0; i < 8; i++)
-		x[4 + i] += st->key[i];
-	x[12] += counter;
-	x[13] += st->nonce[0]; x[14] += st->nonce[1]; x[15] += st->nonce[2];
+		o[4 + i] = b[i] + st->key[i];
+	o[12] = x12 + counter; o[13] = x13 + st->nonce[0]; o[14] = x14 + st->nonce[1]; o[15] = x15 + st->nonce[2];
 }
 
 static __always_inline __u32 l2_le32(const __u8 *p)
