@@ -287,32 +287,22 @@ export class BpfPlane implements DataPlane {
     return { address, port: Number(v.rport) };
   }
 
-  keyRxPackets(peerId: number, keyId: number): number {
+  /** BPF's state of a key (ovpn_keys), when BPF holds it. */
+  private keyState(peerId: number, keyId: number): Record<string, unknown> | undefined {
     const slot = this.slots.get(peerId)?.get(keyId);
-    let n = this.user.keyRxPackets(peerId, keyId);
-    if (slot !== undefined) {
-      const m = this.maps.ovpn_keys;
-      const raw = m.lookup(this.slotKey(peerId, slot));
-      if (raw) {
-        const v = formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>;
-        if (Number(v.key_id) === keyId) n += Number(v.rx_packets);
-      }
-    }
-    return n;
+    if (slot === undefined) return undefined;
+    const m = this.maps.ovpn_keys;
+    const raw = m.lookup(this.slotKey(peerId, slot));
+    const v = raw && (formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>);
+    return v && Number(v.key_id) === keyId ? v : undefined;
+  }
+
+  keyRxPackets(peerId: number, keyId: number): number {
+    return this.user.keyRxPackets(peerId, keyId) + Number(this.keyState(peerId, keyId)?.rx_packets ?? 0);
   }
 
   txPacketId(peerId: number, keyId: number): number {
-    const slot = this.slots.get(peerId)?.get(keyId);
-    let n = this.user.txPacketId(peerId, keyId);
-    if (slot !== undefined) {
-      const m = this.maps.ovpn_keys;
-      const raw = m.lookup(this.slotKey(peerId, slot));
-      if (raw) {
-        const v = formatJson(m.btf!, m.info.valueTypeId, raw[0]) as Record<string, unknown>;
-        if (Number(v.key_id) === keyId) n = Math.max(n, Number(v.tx_pid));
-      }
-    }
-    return n;
+    return Math.max(this.user.txPacketId(peerId, keyId), Number(this.keyState(peerId, keyId)?.tx_pid ?? 0));
   }
 
   /** ovpn_counts summed over CPUs, by name. */
