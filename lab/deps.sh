@@ -12,7 +12,7 @@ declare -A need=(
   [ethtool]=ethtool [iperf3]=iperf3 [trafgen]=netsniff-ng [tcpdump]=tcpdump [tshark]=tshark
   [setpriv]=util-linux [ping]=iputils-ping [/usr/bin/python3]=python3 [nft]=nftables
   [ovsdb-tool]=openvswitch-switch [sysctl]=procps [ss]=iproute2 [promtool]=prometheus
-  [openvpn]=openvpn # the stock peer of the OpenVPN work (issue 9)
+  [openvpn]=openvpn [openssl]=openssl # the stock peer of the OpenVPN work (issue 9), and the test PKI
 )
 missing=()
 for cmd in "${!need[@]}"; do

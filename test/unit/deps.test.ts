@@ -93,7 +93,7 @@ function depsPackages(): Set<string> {
 describe('lab/deps.sh installs every command the tests and labs call', () => {
   const sources = [
     ...files(path.join(REPO, 'test'), /\.ts$/),
-    ...files(path.join(REPO, 'lab'), /\.sh$/),
+    ...files(path.join(REPO, 'lab'), /\.(sh|ts)$/),
     path.join(REPO, '.ci/run'), path.join(REPO, 'Makefile'),
   ];
   const words = new Map<string, string>(); // command -> first file using it
