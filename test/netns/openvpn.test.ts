@@ -359,6 +359,18 @@ describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and thre
     expect(ok).toBe(true);
   }, 60000);
 
+  test('after a SIGKILL the next start cleans up by itself (pins, segmenter) and serves', async () => {
+    await server!.stop('SIGKILL');
+    server = undefined;
+    for (const c of clients.splice(0)) await c.stop();
+    expect(fs.existsSync(pins)).toBe(true); // what the killed one left
+    await up(serverConf('again2', ['data-ciphers CHACHA20-POLY1305']));
+    expect((x(lab.srv, 'ip', '-o', 'link').out.match(/: l2s[0-9a-f]{8}o@/g) ?? []).length).toBe(1); // one segmenter: the old one went
+    const { ok } = await connect(1);
+    expect(ok).toBe(true);
+    expect(x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/3 received/);
+  }, 60000);
+
   test('a tx packet id near the wrap starts a renegotiation; the new key starts again at 1 and traffic goes on', async () => {
     const keys = BpfMap.openPinned(path.join(pins, 'maps', 'ovpn_keys'));
     try {

@@ -72,6 +72,18 @@ describe('the CLI as a user meets it', () => {
     expect(r.err).toMatch(/netns: command line says other \(--netns\) but .*l2bpf.yaml says lab/);
   });
 
+  test('openvpn with a config it cannot honour: exit 2, file:line and the option, before anything is made', () => {
+    const file = path.join(ROOT, 'server.conf');
+    fs.writeFileSync(file, 'port 1194\nproto udp\ndev tap0\nserver 192.0.2.0 255.255.255.0\n');
+    const r = cli('openvpn', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/server\.conf:3:1: dev: tap \(layer 2\) is not supported/);
+    expect(r.out).toBe('');
+    const missing = cli('openvpn', path.join(ROOT, 'nope.conf'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/cannot read .*nope\.conf: ENOENT/);
+  });
+
   test('results on stdout: detach with nothing attached says so there', () => {
     const r = cli('detach', '--all');
     expect(r.code).toBe(0);
