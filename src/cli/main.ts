@@ -84,18 +84,21 @@ const RUN: Record<string, (args: string[] | string | undefined, o: Opts) => void
   async openvpn(conf, o) {
     const s = await l2.openvpn({ config: conf as string, netns: o.netns, name: o.name, uplinks: o.uplink, bpf: o.bpf });
     await new Promise<void>((resolve) => {
-      const stop = (sig: string) => { void s.stop(sig).then(resolve); };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      // a second signal (a process group's, systemd's) must not cut the clean stop short
+      let stopping = false;
+      const stop = (sig: string) => { if (!stopping) { stopping = true; void s.stop(sig).then(resolve); } };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
     });
   },
   async exporter(_a, o) {
     const e = await l2.exporter({ ...where(), listen: o.listen });
     process.stderr.write(`l2bpf exporter: serving http://${e.address}/metrics (SIGTERM or Ctrl-C stops it)\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => { void e.close().then(resolve); };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      let stopping = false;
+      const stop = () => { if (!stopping) { stopping = true; void e.close().then(resolve); } };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     });
     process.stderr.write('l2bpf exporter: stopped\n');
   },

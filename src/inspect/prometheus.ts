@@ -49,6 +49,19 @@ export function toPrometheus(all: Stats[]): string {
       for (const [m, f, help] of TUNNEL) add(`l2bpf_tunnel_${m}_total`, help, l, t[f]);
       for (const d of t.drops) add('l2bpf_tunnel_dropped_packets_total', 'Packets of the tunnel dropped, by reason.', { ...l, reason: d.reason }, d.packets);
     }
+    if (s.openvpn) {
+      // OpenVPN servers: the data channel's outcomes, and per client what DCO users miss most
+      for (const [outcome, n] of Object.entries(s.openvpn.counts)) {
+        add('l2bpf_openvpn_packets_total', 'Data-channel packets the BPF programs saw, by outcome (rx_delivered, rx_bad_tag, tx_sent, ...).', { ...inst, outcome }, BigInt(n));
+      }
+      for (const c of s.openvpn.clients) {
+        const l = { ...inst, common_name: c.commonName, peer_id: String(c.peerId) };
+        add('l2bpf_openvpn_client_rx_bytes_total', 'Bytes of the datagrams from the client (BPF and the daemon).', l, BigInt(c.rxBytes));
+        add('l2bpf_openvpn_client_tx_bytes_total', 'Bytes of the datagrams to the client (BPF and the daemon).', l, BigInt(c.txBytes));
+        add('l2bpf_openvpn_client_rx_packets_total', 'Datagrams from the client.', l, BigInt(c.rxPackets));
+        add('l2bpf_openvpn_client_tx_packets_total', 'Datagrams to the client.', l, BigInt(c.txPackets));
+      }
+    }
   }
   const out: string[] = [];
   for (const f of fam.values()) {

@@ -5,7 +5,7 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { BpfMap } from '../../src/bpf/maps';
 import { sh, shaFetch, shaTransfer } from '../helpers/netns';
 import { bpfCounts, buildOvLab, destroyOvLab, makePki, Proc, startClient, startServer } from '../helpers/openvpn';
@@ -168,6 +168,12 @@ print(' '.join(out))`;
     expect(stats.openvpn.counts.rx_delivered).toBeGreaterThan(10000);
     expect(stats.openvpn.counts.rx_replay).toBe(3);
     expect(l2(['dump', 'peers', '--name', INSTANCE]).out).toMatch(/0 cli1 198\.51\.100\.11:\d+ 192\.0\.2\.2 2001:db8:1::1000 CHACHA20-POLY1305 keys 0/);
+    const prom = l2(['stats', '--prometheus', '--name', INSTANCE]).out;
+    const rx = prom.match(/^l2bpf_openvpn_client_rx_bytes_total\{l2bpf_instance="[^"]+",common_name="cli1",peer_id="0"\} (\d+)$/m);
+    expect(Number(rx?.[1])).toBeGreaterThan(20e6);
+    expect(prom).toMatch(/^l2bpf_openvpn_packets_total\{l2bpf_instance="[^"]+",outcome="rx_replay"\} 3$/m);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: prom, encoding: 'utf8' });
+    expect(`${check.status} ${check.stdout}${check.stderr}`).toBe('0 ');
   });
 
   test('a revoked certificate is refused (crl-verify)', async () => {
@@ -191,8 +197,10 @@ print(' '.join(out))`;
   }, 60000);
 
   test('SIGTERM stops the server: clients told (explicit-exit-notify: RESTART), no pins, tun device or segmenter left', async () => {
-    expect(await server!.stop()).toBe(0);
+    const stopping = server!;
+    await stopping.stop();
     server = undefined;
+    expect(stopping.out).toMatch(/SIGTERM\[hard,\] received, process exiting/);
     expect(await cli.waitFor(/SIGUSR1\[soft,server-pushed-connection-reset\]/, 5000, () => cli.log())).toBe(true);
     await down();
     expect(fs.existsSync(pins)).toBe(false);
