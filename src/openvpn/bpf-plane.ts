@@ -10,7 +10,7 @@ import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { BpfMap } from '../bpf/maps';
 import { ifIndex } from '../bpf/sys';
-import { formatJson } from '../btf';
+import { formatIpv6, formatJson } from '../btf';
 import { ensureBpffs, instancePaths, objectPath, pinRoot } from '../instance/paths';
 import { createSegmenter, deleteSegmenter, segmenterNames, SegmenterPair } from '../loader/segmenter';
 import { log } from '../log';
@@ -278,8 +278,7 @@ export class BpfPlane implements DataPlane {
     let address: string;
     if (Number(v.family) === 6) {
       const at = fieldOffset(m, 'remote6');
-      const b = raw.subarray(at, at + 16);
-      address = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16)).join(':');
+      address = formatIpv6(raw.subarray(at, at + 16));
     } else {
       const at = fieldOffset(m, 'remote4');
       address = `${mapped ? '::ffff:' : ''}${[...raw.subarray(at, at + 4)].join('.')}`;

@@ -4,7 +4,7 @@
 import fs from 'fs';
 import path from 'path';
 import { BpfMap } from '../bpf/maps';
-import { formatJson } from '../btf';
+import { formatIpv6, formatJson } from '../btf';
 import type { InstancePaths } from '../instance/paths';
 
 export interface OvpnRecord { pid: number; alive: boolean; startedAt: number; tun: string; tunIndex: number; port: number; netns?: string; config: string }
@@ -58,12 +58,7 @@ export function ovpnCounts(p: InstancePaths): Record<string, number> {
 }
 
 const ip4 = (b: Buffer) => [...b].join('.');
-function ip6(b: Buffer): string | undefined {
-  if (b.every((x) => x === 0)) return undefined;
-  const w: string[] = [];
-  for (let i = 0; i < 16; i += 2) w.push(b.readUInt16BE(i).toString(16));
-  return w.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
-}
+const ip6 = (b: Buffer) => (b.every((x) => x === 0) ? undefined : formatIpv6(b));
 
 /** Every client: what the control plane wrote (ovpn_clients) with what BPF counts (ovpn_peers). */
 export function ovpnClients(p: InstancePaths): OvpnClientRow[] {

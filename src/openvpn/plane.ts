@@ -3,6 +3,8 @@
 // one: node:crypto over the tun fd and the UDP socket. It is the slow path
 // under the BPF plane (what BPF hands on reaches it) and the whole data
 // channel when BPF is not attached.
+import { formatIpv6 } from '../btf';
+import { parseAddress } from '../net/address';
 import { decryptData, DirectionKey, encryptData, P_DATA_V2, PING, ReplayWindow } from './data';
 
 export interface PeerSpec { peerId: number; address: string; port: number; vpn4?: string; vpn6?: string }
@@ -42,26 +44,18 @@ interface Peer extends PeerSpec { keys: Map<number, Key>; txKey?: number; c: Pee
 /** The IPv4 or IPv6 source of an IP packet, or undefined. */
 export function innerSource(p: Buffer): string | undefined {
   if (p.length >= 20 && p[0] >> 4 === 4) return `${p[12]}.${p[13]}.${p[14]}.${p[15]}`;
-  if (p.length >= 40 && p[0] >> 4 === 6) return ip6(p.subarray(8, 24));
+  if (p.length >= 40 && p[0] >> 4 === 6) return formatIpv6(p.subarray(8, 24));
   return undefined;
 }
 export function innerDest(p: Buffer): string | undefined {
   if (p.length >= 20 && p[0] >> 4 === 4) return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
-  if (p.length >= 40 && p[0] >> 4 === 6) return ip6(p.subarray(24, 40));
+  if (p.length >= 40 && p[0] >> 4 === 6) return formatIpv6(p.subarray(24, 40));
   return undefined;
 }
-function ip6(b: Buffer): string {
-  const w: string[] = [];
-  for (let i = 0; i < 16; i += 2) w.push(b.readUInt16BE(i).toString(16));
-  return w.join(':');
-}
-/** An IPv6 address in the full lowercase form innerSource gives. */
-export function fullIp6(s: string): string {
-  const [h, t] = s.includes('::') ? s.split('::') : [s, undefined];
-  const hw = h ? h.split(':') : [];
-  const tw = t ? t.split(':') : [];
-  const words = t === undefined ? hw : [...hw, ...Array(8 - hw.length - tw.length).fill('0'), ...tw];
-  return words.map((x) => parseInt(x || '0', 16).toString(16)).join(':');
+/** The one written form of an address (RFC 5952 for IPv6), whatever form it came in. */
+export function canonicalIp(s: string): string {
+  const a = parseAddress(s);
+  return a?.family === 6 ? formatIpv6(Buffer.from(a.bytes)) : s;
 }
 
 export interface UserPlaneIo {
@@ -87,7 +81,7 @@ export function userPlane(io: UserPlaneIo): UserPlane {
       const peer: Peer = { ...p, keys: new Map(), c: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, lastRx: now(), lastTx: 0 } };
       peers.set(p.peerId, peer);
       if (p.vpn4) byVpn.set(p.vpn4, peer);
-      if (p.vpn6) byVpn.set(fullIp6(p.vpn6), peer);
+      if (p.vpn6) byVpn.set(canonicalIp(p.vpn6), peer);
     },
     removePeer(id) {
       const p = peers.get(id);
@@ -126,7 +120,7 @@ export function userPlane(io: UserPlaneIo): UserPlane {
       if (from.address !== p.address || from.port !== p.port) { p.address = from.address; p.port = from.port; } // float, as 2.6 does
       if (pt.equals(PING)) return 'ping';
       const src = innerSource(pt);
-      if (src === undefined || (src !== p.vpn4 && src !== (p.vpn6 && fullIp6(p.vpn6)))) return 'spoofed-source';
+      if (src === undefined || (src !== p.vpn4 && src !== (p.vpn6 && canonicalIp(p.vpn6)))) return 'spoofed-source';
       io.toTun(pt);
       return 'delivered';
     },

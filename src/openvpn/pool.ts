@@ -3,30 +3,17 @@
 // to broadcast - 2; with `server-ipv6 P/n` the server has P::1 and client i
 // the i-th address from P::1000 (OpenVPN's own choice).
 import { isIPv4 } from 'net';
+import { formatIpv6 } from '../btf';
+import { parseAddress } from '../net/address';
 
 const v4 = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
 const v4s = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 
-function v6(s: string): bigint {
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const words = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return words.reduce((a, w) => (a << 16n) | BigInt(parseInt(w || '0', 16)), 0n);
-}
+const v6 = (s: string): bigint => (parseAddress(s)?.bytes ?? []).reduce((n, x) => (n << 8n) | BigInt(x), 0n);
 function v6s(n: bigint): string {
-  const w = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
-  // RFC 5952: the longest run of zero words (two or more) becomes ::
-  let best = -1, len = 0;
-  for (let i = 0; i < 8;) {
-    if (w[i] !== 0) { i++; continue; }
-    let j = i; while (j < 8 && w[j] === 0) j++;
-    if (j - i > len && j - i > 1) { best = i; len = j - i; }
-    i = j;
-  }
-  const hex = w.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+  const b = Buffer.alloc(16);
+  for (let i = 15; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  return formatIpv6(b);
 }
 
 export interface Lease { ip4: string; ip6?: string; index: number }

@@ -18,11 +18,11 @@ import { PING } from './data';
 import { EKM_LABEL, prfKey2, serverKeys } from './keymethod';
 import { decodeControl, encodeControl, noWrap, OP, parseStaticKey, tlsAuth, tlsCrypt, WrapState, Wrapper } from './packet';
 import { AddressPool, Lease } from './pool';
-import { DataPlane, fullIp6, UserPlane, userPlane } from './plane';
+import { canonicalIp, DataPlane, UserPlane, userPlane } from './plane';
 import { Client, KeyState, SessionHost } from './session';
 import { writeStatus } from './status';
 
-const sameAddress = (a: string, b: string) => (a.includes(':') && b.includes(':') && !a.includes('.') ? fullIp6(a) === fullIp6(b) : a === b);
+const sameAddress = (a: string, b: string) => canonicalIp(a) === canonicalIp(b);
 
 // IV_PROTO bits a 2.6 client announces (ssl.h)
 const IV_PROTO_DATA_V2 = 1 << 1, IV_PROTO_REQUEST_PUSH = 1 << 2, IV_PROTO_TLS_KEY_EXPORT = 1 << 3, IV_PROTO_CC_EXIT_NOTIFY = 1 << 7;
