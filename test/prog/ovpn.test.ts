@@ -4,11 +4,15 @@
 // inner end (the same encrypt the tun's egress runs; a test run always
 // hands the program an Ethernet frame, which the tun's bare IP packets are not).
 import crypto from 'crypto';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
 import * as bpf from '../../src/bpf/libbpf';
 import { BpfMap } from '../../src/bpf/maps';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { formatJson } from '../../src/btf';
+import { ensureBpffs } from '../../src/instance/paths';
 import { loadOvpnObject } from '../../src/openvpn/bpf-plane';
 import { ghashTable } from '../../src/openvpn/ghash';
 import { encryptData, decryptData, DirectionKey, P_DATA_V2, PING } from '../../src/openvpn/data';
@@ -180,6 +184,51 @@ describe('uplink ingress: decrypt into the tun', () => {
     const q = Buffer.alloc(16); q.writeUInt32LE(77 << 1, 0); q.writeUInt32LE(5, 4);
     bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q);
     expect(q.readInt32LE(8)).toBe(-1); // no such key: the daemon keeps its own window
+  });
+
+  test('two CPUs taking one peer\'s packets at once: every id is accepted exactly once, the other copy refused as a replay', async () => {
+    // Two processes pinned to CPUs 0 and 1 test-run the uplink program over the
+    // same 20,000 datagrams (ids 1..N on a fresh key) at the same time; the
+    // cheap pre-check lets the one behind catch up, so both decrypt the same
+    // ids concurrently and only the commit under the key's lock decides.
+    expect(os.cpus().length).toBeGreaterThanOrEqual(2);
+    const N = 20000, KID = 1;
+    setKey(1, KID, 'OVPN_CHACHA20_POLY1305');
+    const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(40, 7));
+    const frames = Array.from({ length: N }, (_, i) => arriving(data(inner, KID, PEER, rx, i + 1)));
+    const dir = fs.mkdtempSync('/tmp/ovpn-cpus-');
+    const framesFile = path.join(dir, 'frames');
+    fs.writeFileSync(framesFile, Buffer.concat(frames.flatMap((f) => { const n = Buffer.alloc(4); n.writeUInt32LE(f.length); return [n, f]; })));
+    const pinDir = `/sys/fs/bpf/l2bpf-test-cpus-${process.pid}`, pinned = `${pinDir}/uplink_in`;
+    ensureBpffs(pinDir);
+    bpf.pin(bpf.programFd(obj, 'ovpn_uplink_in'), pinned);
+    const before = counts();
+    const peerRx = () => Number((formatJson(maps.ovpn_peers.btf!, maps.ovpn_peers.info.valueTypeId, maps.ovpn_peers.lookup(PEER)![0]) as Record<string, number>).rx_packets);
+    const peerBefore = peerRx();
+    try {
+      const workers = [0, 1].map((cpu) => spawn('taskset', ['-c', String(cpu), process.execPath, path.join(__dirname, '../helpers/testrun-worker.js'), pinned, framesFile], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      const lines = workers.map((w) => {
+        let buf = '';
+        const ready = new Promise<void>((res) => w.stdout.on('data', (d) => { buf += d; if (buf.startsWith('ready\n')) res(); }));
+        const done = new Promise<number[]>((res, rej) => w.on('exit', (code) => code === 0 ? res(JSON.parse(buf.slice(6))) : rej(new Error(`worker exited ${code}`))));
+        return { ready, done };
+      });
+      await Promise.all(lines.map((l) => l.ready));
+      for (const w of workers) w.stdin.write('go\n');
+      const [a, b] = await Promise.all(lines.map((l) => l.done));
+      const once = a.filter((r, i) => (r === TC_ACT_REDIRECT) !== (b[i] === TC_ACT_REDIRECT)).length;
+      expect({ once, bothShot: a.filter((r, i) => r === TC_ACT_SHOT && b[i] === TC_ACT_SHOT).length }).toEqual({ once: N, bothShot: 0 });
+      const firstCpu = a.filter((r) => r === TC_ACT_REDIRECT).length;
+      expect(firstCpu).toBeGreaterThan(0); // both CPUs won some: the runs did overlap
+      expect(firstCpu).toBeLessThan(N);
+      const after = counts();
+      expect({ delivered: after.rx_delivered - before.rx_delivered, replay: after.rx_replay - before.rx_replay }).toEqual({ delivered: N, replay: N });
+      expect(peerRx() - peerBefore).toBe(N);
+    } finally {
+      fs.rmSync(pinDir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+      maps.ovpn_keys.delete(PEER << 1 | 1);
+    }
   });
 
   test('a packet that authenticates from a new address moves the peer (float), as a 2.6 server does', () => {
