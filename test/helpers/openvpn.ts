@@ -136,3 +136,27 @@ export function bpfCounts(pinDir: string): Record<string, number> {
   }
   return out;
 }
+
+/** The data-channel cipher keys a stock client logs at --verb 7 and up
+ * (init_key_ctx's D_SHOW_KEYS "CIPHER KEY" lines), in the order it made them:
+ * `out` is what it encrypts with (the server's rx key), `in` the server's tx key. */
+export function loggedKeys(log: string): Array<{ out: Buffer; in: Buffer }> {
+  const hex = (dir: string) => [...log.matchAll(new RegExp(`${dir} Data Channel: CIPHER KEY: ([0-9a-f ]+)`, 'g'))].map((m) => Buffer.from(m[1].replace(/ /g, ''), 'hex'));
+  const o = hex('Outgoing'), i = hex('Incoming');
+  return o.map((out, n) => ({ out, in: i[n] }));
+}
+
+/** A peer's key slot as bpftool shows it: the ovpn_keys entry whose key_id is kid and
+ * the ovpn_secrets entry of the same slot (root reads the 0600 pin). */
+export function bpfKeySlot(pinDir: string, peerId: number, kid: number): { cipher: string; secret: Record<string, number[]> } | undefined {
+  type Entry<V> = { formatted: { key: number; value: V } };
+  // u64s beyond 2^53 (the GHASH table) kept exact: quoted before JSON.parse, then BigInt
+  const dump = <V>(m: string) => JSON.parse(sh('bpftool', ['map', 'dump', 'pinned', path.join(pinDir, 'maps', m), '-j']).out.replace(/([:[,]\s*)(\d{16,})/g, '$1"$2"')) as Array<Entry<V>>;
+  const key = dump<{ key_id: number; cipher: string }>('ovpn_keys').find((e) => e.formatted.key >> 1 === peerId && e.formatted.value.key_id === kid);
+  if (!key) return undefined;
+  const sec = dump<Record<string, unknown>>('ovpn_secrets').find((e) => e.formatted.key === key.formatted.key);
+  // the cipher's name from the header that defines the enum (maps/ is the source of truth)
+  const header = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'maps', 'ovpn_types.h'), 'utf8');
+  const cipher = new RegExp(`(OVPN_\\w+) = ${Number(key.formatted.value.cipher)},`).exec(header.slice(header.indexOf('enum ovpn_cipher {')))?.[1] ?? String(key.formatted.value.cipher);
+  return sec && { cipher, secret: sec.formatted.value as Record<string, number[]> };
+}

@@ -2,13 +2,14 @@
 // namespaces (lab: test/helpers/openvpn.ts). The server's data channel runs
 // in BPF for CHACHA20-POLY1305 and in its TypeScript slow path for AES-GCM;
 // counters are read with bpftool.
+import crypto from 'crypto';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { BpfMap } from '../../src/bpf/maps';
 import { sh, shaFetch, shaTransfer } from '../helpers/netns';
-import { bpfCounts, buildOvLab, destroyOvLab, makePki, Proc, startClient, startServer } from '../helpers/openvpn';
+import { bpfCounts, bpfKeySlot, buildOvLab, destroyOvLab, loggedKeys, makePki, Proc, startClient, startServer } from '../helpers/openvpn';
 
 const P = `ov${process.pid % 100000}-`;
 const ROOT = `/sys/fs/bpf/l2bpf-ovpn-${process.pid}`;
@@ -197,6 +198,22 @@ print(' '.join(out))`;
     await c.stop();
   });
 
+  test('the data keys from TLS EKM are the ones a stock client logs at --verb 9: it encrypts with the server\'s rx key, decrypts with its tx key', async () => {
+    const { c, ok } = await connect(2, ['--explicit-exit-notify', '1', '--verb', '9']);
+    expect(ok).toBe(true);
+    const log = c.log();
+    expect(log).toMatch(/protocol-flags cc-exit tls-ekm/);
+    const peerId = Number(/peer-id: (\d+)/.exec(log)![1]);
+    const logged = loggedKeys(log);
+    expect(logged.length).toBe(1);
+    const slot = bpfKeySlot(pins, peerId, 0)!;
+    expect(slot.cipher).toMatch(/CHACHA20_POLY1305/);
+    expect(Buffer.from(slot.secret.rx_key)).toEqual(logged[0].out);
+    expect(Buffer.from(slot.secret.tx_key)).toEqual(logged[0].in);
+    await c.stop('SIGTERM');
+    expect(await server!.waitFor(/cli2\/\S+ SIGTERM\[soft,peer EXIT\]/, 3000)).toBe(true);
+  });
+
   test('an exiting client (explicit-exit-notify) is removed at once; a killed one by ping-restart', async () => {
     const two = await connect(2, ['--explicit-exit-notify', '1']);
     expect(two.ok).toBe(true);
@@ -318,9 +335,19 @@ describe('legacy PRF key derivation (as for a 2.4/2.5 client), AES-128-GCM in BP
   afterAll(down);
 
   test('the stock client derives the same keys with OpenVPN\'s PRF (no tls-ekm pushed): ping works, across a renegotiation too', async () => {
-    const { c, ok } = await connect(1);
+    const { c, ok } = await connect(1, ['--verb', '9']);
     if (!ok) throw new Error(`client did not connect:\n${c.log()}\nserver:\n${server!.out}`);
     expect(c.log()).not.toMatch(/tls-ekm/);
+    // the keys it logs are the server's: AES keys live in the kernel's cipher
+    // contexts, so the map's GHASH subkey H = AES_K(0^128) is what is compared
+    const logged = loggedKeys(c.log())[0];
+    const slot = bpfKeySlot(pins, Number(/peer-id: (\d+)/.exec(c.log())![1]), 0)!;
+    expect(slot.cipher).toMatch(/AES_128_GCM/);
+    const h = (key: Buffer) => { const e = crypto.createCipheriv('aes-128-ecb', key, null).setAutoPadding(false); return Buffer.concat([e.update(Buffer.alloc(16)), e.final()]).toString('hex'); };
+    const mapH = (t: unknown) => { const g = t as { hh: number[]; hl: number[] }; return [g.hh[8], g.hl[8]].map((v) => BigInt(v).toString(16).padStart(16, '0')).join(''); };
+    expect(logged.out.length).toBe(16);
+    expect(mapH(slot.secret.rx_h)).toBe(h(logged.out));
+    expect(mapH(slot.secret.tx_h)).toBe(h(logged.in));
     const before = bpfCounts(pins);
     expect(x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/3 received/);
     expect(bpfCounts(pins).rx_delivered - before.rx_delivered).toBeGreaterThanOrEqual(3); // AES-128-GCM in BPF

@@ -1,6 +1,8 @@
 // The control channel's pieces: packet codec and wrappings, the reliability
 // layer, key method 2 and key derivation, the address pool, the status file.
 import crypto from 'crypto';
+import fs from 'fs';
+import path from 'path';
 import { decodeControl, encodeControl, OP, parseStaticKey, tlsAuth, tlsCrypt, WrapState } from '../../src/openvpn/packet';
 import { Reliable } from '../../src/openvpn/reliable';
 import { keyMethodLength, newSource, prfKey2, readKeyMethod2, serverKeys, tls1Prf, writeKeyMethod2 } from '../../src/openvpn/keymethod';
@@ -176,6 +178,17 @@ describe('key method 2 and data keys', () => {
     expect(k.tx.iv).toEqual(k2.subarray(192, 200));
     expect(k.rx.key).toEqual(k2.subarray(0, 16));
     expect(k.rx.iv).toEqual(k2.subarray(64, 72));
+  });
+  test('PRF keys equal what a stock 2.6 client logged at --verb 9 (fixture: its key sources, session ids and keys, AES-256-GCM)', () => {
+    // test/fixtures/openvpn/prf-client-verb9.log: lines of a real client's log
+    // against `l2bpf openvpn` with L2BPF_OVPN_PRF=1 (the derivation 2.4/2.5 use)
+    const log = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'openvpn', 'prf-client-verb9.log'), 'utf8');
+    const hex = (re: RegExp) => Buffer.from(re.exec(log)![1].replace(/ /g, ''), 'hex');
+    const src = (who: string, pre: boolean) => ({ preMaster: pre ? hex(new RegExp(`${who} pre_master: ([0-9a-f ]+)`)) : undefined, random1: hex(new RegExp(`${who} random1: ([0-9a-f ]+)`)), random2: hex(new RegExp(`${who} random2: ([0-9a-f ]+)`)) });
+    const clientSid = hex(/HARD_RESET_CLIENT_V2 kid=0 sid=([0-9a-f]{8} [0-9a-f]{8})/), serverSid = hex(/HARD_RESET_SERVER_V2 kid=0 sid=([0-9a-f]{8} [0-9a-f]{8})/);
+    const k = serverKeys(prfKey2(src('Client', true), src('Server', false), clientSid, serverSid), 'AES-256-GCM');
+    expect(k.rx.key).toEqual(hex(/Outgoing Data Channel: CIPHER KEY: ([0-9a-f ]+)/)); // the client encrypts with the server's rx key
+    expect(k.tx.key).toEqual(hex(/Incoming Data Channel: CIPHER KEY: ([0-9a-f ]+)/));
   });
 });
 
