@@ -79,6 +79,14 @@ struct {
 	__type(value, struct ovpn_client);
 } ovpn_clients SEC(".maps");
 
+/* P_DATA_V1 peers by their address (ovpn_peer.data_v1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVPN_MAX_PEERS);
+	__type(key, struct ovpn_addr);
+	__type(value, __u32);      /* peer-id */
+} ovpn_by_addr SEC(".maps");
+
 /* AES-GCM keys as the kernel's cipher contexts ("ecb(aes-generic)"), made by
  * the syscall program ovpn_aes_key: index slot << 1 | direction (0 rx, 1 tx). */
 struct bpf_crypto_ctx {};

@@ -31,6 +31,7 @@ enum ovpn_count {
 	OVPN_RX_TO_DAEMON,         /* not ours to decrypt: control, unknown peer or key, cipher not in BPF */
 	OVPN_RX_BAD_TAG,           /* dropped: does not authenticate */
 	OVPN_RX_REPLAY,            /* dropped: packet id seen, too old or 0 */
+	OVPN_RX_REPLAY_RACED,      /* dropped: another CPU accepted the id while this one decrypted it */
 	OVPN_RX_SPOOFED,           /* dropped: inner source is not the peer's VPN address */
 	OVPN_RX_TRUNCATED,         /* dropped: shorter than a data header, or not an IP packet inside */
 	OVPN_RX_FLOAT,             /* accepted from a new address: the peer moved */
@@ -57,6 +58,8 @@ struct ovpn_peer {
 	__u8 tx_slot;              /* which of the two key slots encrypts */
 	__u8 family;               /* 4 or 6: which of the address pairs is the peer's */
 	l2_ifindex uplink;         /* where the peer's datagrams came in (0: none yet) */
+	__u8 data_v1;              /* no peer-id pushed: P_DATA_V1 both ways, found by address (ovpn_by_addr) */
+	__u8 pad1[3];
 	l2_ipv6 remote6;           /* IPv6 uplinks */
 	l2_ipv6 local6;
 	l2_ipv4 vpn4;
@@ -95,6 +98,14 @@ struct ovpn_secret {
 	struct ovpn_ghash rx_h, tx_h;  /* AES-GCM: the AES keys themselves sit in the kernel's cipher contexts (ovpn_aes) */
 };
 
+/* Where a P_DATA_V1 peer's datagrams come from (V1 carries no peer-id):
+ * IPv4 as ::ffff:a.b.c.d. */
+struct ovpn_addr {
+	l2_ipv6 addr;
+	__u16 port;                /* host order */
+	__u16 pad;
+};
+
 /* Per-CPU working space of one packet: the programs' stack is too small
  * next to the AEAD's loop frames. */
 struct ovpn_scratch {
@@ -104,7 +115,9 @@ struct ovpn_scratch {
 	__u8 buf[16];              /* tag, then inner bytes looked at */
 	__u8 nonce[12];
 	__u8 pad[4];
+	__u8 aad[16];              /* the AAD, zero-padded to one block */
 	__u8 pseudo[40];           /* the IPv6 pseudo header of the UDP checksum */
+	struct ovpn_addr v1key;    /* a P_DATA_V1 datagram's source, looked up in ovpn_by_addr */
 };
 
 /* What `l2bpf status` needs to know about the daemon (key 0): written once at start. */

@@ -133,7 +133,8 @@ fail:
 }
 
 /* Encrypts (or checks, then decrypts) [off, off + len) in place with the
- * kernel cipher ctx, the 12-byte IV and the AAD (at most 16 bytes); the tag
+ * kernel cipher ctx, the 12-byte IV and the AAD (aad_len bytes of one
+ * zero-padded 16-byte block); the tag
  * goes to, or is compared with, `tag`. 0 on success; -1 when the packet
  * cannot be handled here; -2 on a bad tag, with the data untouched. */
 static __always_inline int l2_aes_gcm(l2_ctx *ctx, struct bpf_crypto_ctx *cc, const struct ovpn_ghash *h, const __u8 *iv,
@@ -166,8 +167,7 @@ static __always_inline int l2_aes_gcm(l2_ctx *ctx, struct bpf_crypto_ctx *cc, co
 	st->len = len;
 	st->err = 0;
 	b = (__u8 *)st->buf;
-	for (i = 0; i < 16; i++)
-		b[i] = i < aad_len ? aad[i] : 0;
+	__builtin_memcpy(b, aad, 16); /* zero past aad_len: the caller's */
 	l2_ghash_block(st, b);
 	st->decrypt = decrypt ? 1 : 0;
 	bpf_loop((len + 63) / 64, l2_gcm_step, &cb, 0);

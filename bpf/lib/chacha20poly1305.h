@@ -211,7 +211,8 @@ fail:
 }
 
 /* Encrypts (or checks, then decrypts) [off, off + len) of the packet in
- * place with key, nonce and the AAD (at most 16 bytes: OpenVPN's is 8); the
+ * place with key, nonce and the AAD (aad_len bytes of one zero-padded
+ * 16-byte block: OpenVPN uses 8, or 4 in P_DATA_V1); the
  * tag goes to, or is compared with, `tag`. 0 on success; -1 when the packet
  * cannot be read or written; -2 on a bad tag, with the data left untouched. */
 static __always_inline int l2_chacha20poly1305(l2_ctx *ctx, const __u8 *key, const __u8 *nonce,
@@ -233,8 +234,7 @@ static __always_inline int l2_chacha20poly1305(l2_ctx *ctx, const __u8 *key, con
 	l2_poly_init(st);
 	if (aad_len) {
 		__u8 *b = (__u8 *)st->buf;
-		for (i = 0; i < 16; i++)
-			b[i] = i < aad_len ? aad[i] : 0;
+		__builtin_memcpy(b, aad, 16); /* zero past aad_len: the caller's */
 		l2_poly_block(st, b);
 	}
 	st->decrypt = decrypt ? L2_AEAD_MAC : L2_AEAD_ENCRYPT;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* OpenVPN's data channel (P_DATA_V2, openvpn-wire.md section 7) on TC:
+/* OpenVPN's data channel (P_DATA_V2 and V1, openvpn-wire.md section 7) on TC:
  *
  *   uplink ingress   UDP to our port, P_DATA_V2 for a peer and key BPF
- *                    holds: authenticate, replay check, decrypt in place,
- *                    strip outer IPv4 + UDP + 24 bytes, redirect into the
+ *                    holds (V1: the peer found by its address): authenticate,
+ *                    replay check, decrypt in place, strip outer IP + UDP +
+ *                    24 bytes (V1: 21), redirect into the
  *                    tun device's ingress (as if the tun had received it).
  *   tun egress       an IP packet for a peer's VPN address: prepend outer
  *                    headers, encrypt in place, redirect out of the uplink
@@ -30,7 +31,11 @@
 #include "lib/aes_gcm.h"
 #include "ovpn_maps.bpf.h"
 
+#define OVPN_P_DATA_V1 6
 #define OVPN_P_DATA_V2 9
+#define OVPN_HEAD_V1 (OVPN_HEAD - 3)          /* V1 has no peer-id */
+#define OVPN_CRYPT_TX 1                      /* ovpn_crypt's flags */
+#define OVPN_CRYPT_V1 2
 #define OVPN_OUTER4 (20 + 8)                 /* outer IPv4 + UDP */
 #define OVPN_ENCAP (OVPN_OUTER4 + OVPN_HEAD)  /* what a datagram adds to the packet */
 #define OVPN_OUTER6 (40 + 8)
@@ -144,27 +149,29 @@ static __always_inline int ovpn_can(struct ovpn_key *key, ovpn_slot slot, int tx
 /* The key's AEAD over [off, off + len): ChaCha20-Poly1305 here, AES-GCM with
  * the kernel's AES. Same results as l2_chacha20poly1305. */
 static __always_inline int ovpn_aead(l2_ctx *ctx, struct ovpn_key *key, struct ovpn_secret *sec, ovpn_slot slot, int tx,
-				     const __u8 *nonce, const __u8 *aad, __u32 off, __u32 len, __u8 *tag)
+				     const __u8 *nonce, const __u8 *aad, __u32 aad_len, __u32 off, __u32 len, __u8 *tag)
 {
 	struct ovpn_aes_ctx *a;
 	__u32 idx = slot << 1 | (tx ? 1 : 0);
 
 	if (key->cipher == OVPN_CHACHA20_POLY1305)
-		return l2_chacha20poly1305(ctx, tx ? sec->tx_key : sec->rx_key, nonce, aad, 8, off, len, !tx, tag);
+		return l2_chacha20poly1305(ctx, tx ? sec->tx_key : sec->rx_key, nonce, aad, aad_len, off, len, !tx, tag);
 	a = bpf_map_lookup_elem(&ovpn_aes, &idx);
 	if (!a || !a->ctx)
 		return -1;
-	return l2_aes_gcm(ctx, a->ctx, tx ? &sec->tx_h : &sec->rx_h, nonce, aad, 8, off, len, !tx, tag);
+	return l2_aes_gcm(ctx, a->ctx, tx ? &sec->tx_h : &sec->rx_h, nonce, aad, aad_len, off, len, !tx, tag);
 }
 
-/* The AEAD of the key in `slot` for the datagram whose 8-byte header (the
- * AAD) is at head_off: tag at head_off + 8, data from head_off + 24 for len
- * bytes. tx: encrypt, write the tag; rx: check the tag, then decrypt. A
- * global function, so the verifier walks the ciphers once, not once per
- * path of every caller. 0, -1 (cannot), -2 (bad tag). */
-__noinline int ovpn_crypt(struct __sk_buff *ctx, __u32 slot, __u32 head_off, __u32 len, __u32 tx)
+/* The AEAD of the key in `slot` for the datagram whose header is at
+ * head_off: V2's 8 bytes are the AAD, V1's (flags & OVPN_CRYPT_V1) 5 bytes
+ * have the packet id alone as AAD; the tag follows the header, then len
+ * bytes of data. OVPN_CRYPT_TX: encrypt, write the tag; else check the tag,
+ * then decrypt. A global function, so the verifier walks the ciphers once,
+ * not once per path of every caller. 0, -1 (cannot), -2 (bad tag). */
+__noinline int ovpn_crypt(struct __sk_buff *ctx, __u32 slot, __u32 head_off, __u32 len, __u32 flags)
 {
 	struct ovpn_scratch *sc = ovpn_scratch_get();
+	__u32 hl = flags & OVPN_CRYPT_V1 ? 5 : 8, tx = flags & OVPN_CRYPT_TX;
 	struct ovpn_secret *sec;
 	struct ovpn_key *key;
 	ovpn_slot s = slot;
@@ -174,12 +181,19 @@ __noinline int ovpn_crypt(struct __sk_buff *ctx, __u32 slot, __u32 head_off, __u
 	sec = bpf_map_lookup_elem(&ovpn_secrets, &s);
 	if (!sc || !key || !sec || head_off > 0xffff || len > 0xffff)
 		return -1;
-	if (ctx_load(ctx, head_off, sc->head, 8) || (!tx && ctx_load(ctx, head_off + 8, sc->buf, 16)))
+	/* the whole 8 bytes either way: V1's header is followed by its tag */
+	if (ctx_load(ctx, head_off, sc->head, 8) || (!tx && ctx_load(ctx, head_off + hl, sc->buf, 16)))
 		return -1;
-	__builtin_memcpy(sc->nonce, sc->head + 4, 4);
+	__builtin_memcpy(sc->nonce, sc->head + hl - 4, 4);
 	__builtin_memcpy(sc->nonce + 4, tx ? sec->tx_iv : sec->rx_iv, 8);
-	r = ovpn_aead(ctx, key, sec, s, tx, sc->nonce, sc->head, head_off + OVPN_HEAD, len, sc->buf);
-	if (!r && tx && ctx_store_raw(ctx, head_off + 8, sc->buf, 16))
+	/* the AAD as one zero-padded block: the ciphers take aad_len for the lengths alone */
+	__builtin_memset(sc->aad, 0, 16);
+	if (hl == 5)
+		__builtin_memcpy(sc->aad, sc->head + 1, 4);
+	else
+		__builtin_memcpy(sc->aad, sc->head, 8);
+	r = ovpn_aead(ctx, key, sec, s, tx, sc->nonce, sc->aad, hl == 5 ? 4 : 8, head_off + hl + 16, len, sc->buf);
+	if (!r && tx && ctx_store_raw(ctx, head_off + hl, sc->buf, 16))
 		return -1;
 	return r;
 }
@@ -197,6 +211,32 @@ static __always_inline long ovpn_strip(l2_ctx *ctx, __u32 n, int inner_v6)
 	return bpf_skb_adjust_room(ctx, -1, BPF_ADJ_ROOM_MAC, flags);
 }
 
+/* The P_DATA_V1 peer whose datagrams come from the outer source in o
+ * (IPv4 or IPv6 as read) and port sport (host order). */
+static __always_inline __u32 *ovpn_v1_peer(struct ovpn_scratch *sc, const __u8 *o, int out6, __u16 sport)
+{
+	struct ovpn_addr *a = &sc->v1key;
+
+	__builtin_memset(a, 0, sizeof(*a));
+	if (out6) {
+		__builtin_memcpy(a->addr, o + 8, 16);
+	} else {
+		a->addr[10] = 0xff;
+		a->addr[11] = 0xff;
+		__builtin_memcpy(a->addr + 12, o + 12, 4);
+	}
+	a->port = sport;
+	return bpf_map_lookup_elem(&ovpn_by_addr, a);
+}
+
+/* The header length of data opcode op: 8 (V2), 5 (V1). Global, so the
+ * verifier sees one number in a range, not a path per opcode through all
+ * that follows. */
+__noinline int ovpn_head_len(__u32 op)
+{
+	return op == OVPN_P_DATA_V1 ? 5 : 8;
+}
+
 /* ---- receive: the uplink's ingress */
 static __always_inline int ovpn_rx(l2_ctx *ctx)
 {
@@ -209,7 +249,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	struct ovpn_peer *peer;
 	struct ovpn_key *key;
 	ovpn_slot slot;
-	__u32 id, pid, len, off, dlen, src4, l3, encap, iplen;
+	__u32 id, pid, len, off, dlen, src4, l3, encap, iplen, hl, op, *idp;
 	__be16 proto;
 	__u64 now;
 	int v6, r, out6;
@@ -238,10 +278,18 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	udpp = (struct udphdr *)(o + (l3 & 0x3f));
 	if (udpp->dest != bpf_htons(cfg->port))
 		return TC_ACT_OK;
-	encap = l3 + 8 + OVPN_HEAD;
 	len = ctx_len(ctx);
-	if (len < 14 + encap || ctx_load(ctx, 14 + l3 + 8, head, 8) || head[0] >> 3 != OVPN_P_DATA_V2)
-		return TC_ACT_OK; /* control packets and P_DATA_V1: the daemon's */
+	if (len < 14 + l3 + 8 + 8 || ctx_load(ctx, 14 + l3 + 8, head, 8))
+		return TC_ACT_OK;
+	op = head[0] >> 3;
+	if (op != OVPN_P_DATA_V1 && op != OVPN_P_DATA_V2)
+		return TC_ACT_OK; /* control packets: the daemon's */
+	hl = ovpn_head_len(op);
+	if (hl > 8)
+		return TC_ACT_OK;
+	encap = l3 + 8 + hl + 16;
+	if (len < 14 + encap)
+		return TC_ACT_OK;
 	if (iplen + 14 > len || bpf_ntohs(udpp->len) + 14 + l3 > len) {
 		ovpn_count(OVPN_RX_TRUNCATED);
 		return TC_ACT_SHOT;
@@ -249,9 +297,14 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	len = 14 + l3 + bpf_ntohs(udpp->len); /* Ethernet padding is not ciphertext */
 	if (len < 14 + encap)
 		return TC_ACT_OK;
-	id = (__u32)head[1] << 16 | (__u32)head[2] << 8 | head[3];
+	if (op == OVPN_P_DATA_V1) {
+		idp = ovpn_v1_peer(sc, o, out6, bpf_ntohs(udpp->source));
+		id = idp ? *idp : 0xffffffff;
+	} else {
+		id = (__u32)head[1] << 16 | (__u32)head[2] << 8 | head[3];
+	}
 	peer = bpf_map_lookup_elem(&ovpn_peers, &id);
-	if (!peer || ovpn_find_key(id, head[0] & 7, &slot, &key) || !ovpn_can(key, slot, 0, len - 14 - encap)) {
+	if (!peer || (op == OVPN_P_DATA_V1 && !peer->data_v1) || ovpn_find_key(id, head[0] & 7, &slot, &key) || !ovpn_can(key, slot, 0, len - 14 - encap)) {
 		ovpn_count(OVPN_RX_TO_DAEMON);
 		return TC_ACT_OK;
 	}
@@ -260,7 +313,8 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		ovpn_count(OVPN_RX_TO_DAEMON);
 		return TC_ACT_OK;
 	}
-	pid = (__u32)head[4] << 24 | (__u32)head[5] << 16 | (__u32)head[6] << 8 | head[7];
+	pid = op == OVPN_P_DATA_V1 ? (__u32)head[1] << 24 | (__u32)head[2] << 16 | (__u32)head[3] << 8 | head[4]
+		 : (__u32)head[4] << 24 | (__u32)head[5] << 16 | (__u32)head[6] << 8 | head[7];
 	now = bpf_ktime_get_ns();
 	if (ovpn_replay(key, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
 		ovpn_count(OVPN_RX_REPLAY);
@@ -268,7 +322,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	}
 	off = 14 + encap;
 	dlen = len - off;
-	r = ovpn_crypt(ctx, slot, 14 + l3 + 8, dlen, 0);
+	r = ovpn_crypt(ctx, slot, 14 + l3 + 8, dlen, op == OVPN_P_DATA_V1 ? OVPN_CRYPT_V1 : 0);
 	if (r == -2) {
 		ovpn_count(OVPN_RX_BAD_TAG);
 		return TC_ACT_SHOT;
@@ -278,7 +332,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		return TC_ACT_SHOT;
 	}
 	if (ovpn_replay(key, pid, now, 1)) {
-		ovpn_count(OVPN_RX_REPLAY);
+		ovpn_count(OVPN_RX_REPLAY_RACED);
 		return TC_ACT_SHOT;
 	}
 	__sync_fetch_and_add(&key->rx_packets, 1);
@@ -370,18 +424,16 @@ static __always_inline int ovpn_fits(l2_ctx *ctx, struct ovpn_peer *peer, __u32 
 }
 
 /* IPv6 wants the UDP checksum: the pseudo header, then the datagram as it
- * now is (headers at 14, inner bytes of data after the 72 bytes). Global:
- * walked once. */
-__noinline int ovpn_udp6_csum(struct __sk_buff *ctx, __u32 inner)
+ * now is (IPv6 header at 14, then ulen bytes of UDP). Global: walked once. */
+__noinline int ovpn_udp6_csum(struct __sk_buff *ctx, __u32 ulen)
 {
 	struct ovpn_scratch *sc = ovpn_scratch_get();
-	__u32 ulen = inner + 8 + OVPN_HEAD;
 	__u8 *p;
 	__u64 sum;
 	__u16 csum;
 	int ok;
 
-	if (!sc || inner > 0xffff || ctx_load(ctx, 14 + 8, sc->pseudo, 32))
+	if (!sc || ulen > 0xffff || ctx_load(ctx, 14 + 8, sc->pseudo, 32))
 		return -1;
 	p = sc->pseudo;
 	p[32] = 0; p[33] = 0; p[34] = ulen >> 8; p[35] = ulen;
@@ -412,7 +464,7 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	struct ovpn_outer *op;
 	struct ovpn_secret *sec;
 	struct ovpn_key *key;
-	__u32 inner, iplen, flags = 0, encap;
+	__u32 inner, iplen, flags = 0, encap, hl;
 	__be16 proto;
 	ovpn_slot slot;
 	__u64 pid;
@@ -423,7 +475,8 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	if (!peer || !sc)
 		return TC_ACT_SHOT;
 	o6 = peer->family == 6;
-	encap = o6 ? OVPN_ENCAP6 : OVPN_ENCAP;
+	hl = peer->data_v1 ? 5 : 8;
+	encap = (o6 ? OVPN_OUTER6 : OVPN_OUTER4) + hl + 16;
 	proto = bpf_htons(o6 ? ETH_P_IPV6 : ETH_P_IP);
 	op = (struct ovpn_outer *)sc->outer; /* IPv4 outer, then head: the datagram's first 36 bytes */
 	__builtin_memset(sc->outer6, 0, sizeof(sc->outer6) + 36);
@@ -481,22 +534,27 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 	if (bpf_skb_adjust_room(ctx, encap, BPF_ADJ_ROOM_MAC,
 				(o6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
 		goto fail;
-	o.head[0] = OVPN_P_DATA_V2 << 3 | (key->key_id & 7);
-	o.head[1] = id >> 16; o.head[2] = id >> 8; o.head[3] = id;
-	o.head[4] = pid >> 24; o.head[5] = pid >> 16; o.head[6] = pid >> 8; o.head[7] = pid;
+	if (hl == 5) {
+		o.head[0] = OVPN_P_DATA_V1 << 3 | (key->key_id & 7);
+		o.head[1] = pid >> 24; o.head[2] = pid >> 16; o.head[3] = pid >> 8; o.head[4] = pid;
+	} else {
+		o.head[0] = OVPN_P_DATA_V2 << 3 | (key->key_id & 7);
+		o.head[1] = id >> 16; o.head[2] = id >> 8; o.head[3] = id;
+		o.head[4] = pid >> 24; o.head[5] = pid >> 16; o.head[6] = pid >> 8; o.head[7] = pid;
+	}
 	if (o6) {
 		struct udphdr *u = (struct udphdr *)(sc->outer6 + 40);
 
 		sc->outer6[0] = 0x60;
-		sc->outer6[4] = (inner + OVPN_HEAD + 8) >> 8;
-		sc->outer6[5] = inner + OVPN_HEAD + 8;
+		sc->outer6[4] = (inner + hl + 16 + 8) >> 8;
+		sc->outer6[5] = inner + hl + 16 + 8;
 		sc->outer6[6] = IPPROTO_UDP;
 		sc->outer6[7] = 64;
 		__builtin_memcpy(sc->outer6 + 8, peer->local6, 16);
 		__builtin_memcpy(sc->outer6 + 24, peer->remote6, 16);
 		u->source = bpf_htons(cfg->port);
 		u->dest = bpf_htons(peer->rport);
-		u->len = bpf_htons(inner + 8 + OVPN_HEAD);
+		u->len = bpf_htons(inner + 8 + hl + 16);
 		if (ctx_store_raw(ctx, 14, sc->outer6, 48) || ctx_store_raw(ctx, 14 + 48, o.head, 8))
 			goto fail;
 	} else {
@@ -504,19 +562,21 @@ static __always_inline int ovpn_tx(l2_ctx *ctx, struct ovpn_config *cfg, __u32 i
 		o.ip.ihl = 5;
 		o.ip.ttl = 64;
 		o.ip.protocol = IPPROTO_UDP;
-		o.ip.tot_len = bpf_htons(inner + OVPN_ENCAP);
+		o.ip.tot_len = bpf_htons(inner + encap);
 		o.ip.saddr = peer->local4 ? peer->local4 : fib.ipv4_src;
 		o.ip.daddr = peer->remote4;
 		o.ip.check = l2_csum_fold(bpf_csum_diff(0, 0, (__be32 *)sc->outer, 20, 0));
 		o.udp.source = bpf_htons(cfg->port);
 		o.udp.dest = bpf_htons(peer->rport);
-		o.udp.len = bpf_htons(inner + 8 + OVPN_HEAD);
+		o.udp.len = bpf_htons(inner + 8 + hl + 16);
 		if (ctx_store_raw(ctx, 14, sc->outer, 36))
 			goto fail;
 	}
-	if (ctx_store_raw(ctx, 12, &proto, 2) || ovpn_crypt(ctx, slot, 14 + encap - OVPN_HEAD, inner, 1))
+	/* V1's 5-byte header went out with 3 bytes to spare: the tag overwrites them */
+	if (ctx_store_raw(ctx, 12, &proto, 2) ||
+	    ovpn_crypt(ctx, slot, 14 + encap - hl - 16, inner, OVPN_CRYPT_TX | (hl == 5 ? OVPN_CRYPT_V1 : 0)))
 		goto fail;
-	if (o6 && ovpn_udp6_csum(ctx, inner))
+	if (o6 && ovpn_udp6_csum(ctx, inner + 8 + hl + 16))
 		goto fail;
 	__sync_fetch_and_add(&peer->tx_packets, 1);
 	__sync_fetch_and_add(&peer->tx_bytes, inner + encap);

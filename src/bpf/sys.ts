@@ -11,6 +11,7 @@ const c = {
   nametoindex: libc.func('unsigned int if_nametoindex(const char *name)'),
   indextoname: libc.func('char *if_indextoname(unsigned int index, _Out_ uint8_t *name)'),
   flock: libc.func('int flock(int fd, int op)'),
+  setaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
 };
 const CLONE_NEWNET = 0x40000000;
 const LOCK_EX = 2;
@@ -97,4 +98,11 @@ export function lockDir(dir: string, timeoutMs = 10000): number {
   const deadline = Date.now() + timeoutMs;
   while (!tryLock(fd, dir, deadline)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   return fd;
+}
+
+/** Pins the calling thread (a worker thread too: pid 0 is the caller) to one CPU. */
+export function pinThreadToCpu(cpu: number): void {
+  const mask = Buffer.alloc(128);
+  mask[cpu >> 3] |= 1 << (cpu & 7);
+  if (c.setaffinity(0, mask.length, mask) !== 0) throw new Error(`sched_setaffinity to CPU ${cpu}: errno ${koffi.errno()}`);
 }

@@ -21,7 +21,7 @@ import { DataPlane, KeySpec, PeerCounters, PeerDescription, PeerSpec, UserPlane 
 const CIPHER: Record<DataCipher, string> = { 'AES-256-GCM': 'OVPN_AES_256_GCM', 'AES-128-GCM': 'OVPN_AES_128_GCM', 'CHACHA20-POLY1305': 'OVPN_CHACHA20_POLY1305' };
 /** Ciphers the BPF programs run; the others stay on the slow path (counted there). */
 export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305', 'AES-256-GCM', 'AES-128-GCM'];
-const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients', 'ovpn_aes'] as const;
+const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_by_addr', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients', 'ovpn_aes'] as const;
 type MapName = typeof MAPS[number];
 
 const monoNow = () => process.hrtime.bigint();
@@ -117,12 +117,13 @@ export class BpfPlane implements DataPlane {
     this.slots.set(p.peerId, new Map());
     this.ciphers.set(p.peerId, new Map());
     this.maps.ovpn_peers.update(p.peerId, {
-      ...addressFields(p.address), local4: '0.0.0.0', rport: p.port, tx_slot: 0, uplink: 0,
+      ...addressFields(p.address), local4: '0.0.0.0', rport: p.port, tx_slot: 0, uplink: 0, data_v1: p.dataV1 ? 1 : 0, pad1: [0, 0, 0],
       vpn4: p.vpn4 ?? '0.0.0.0', vpn6: p.vpn6 ?? '::',
       rx_packets: 0n, rx_bytes: 0n, tx_packets: 0n, tx_bytes: 0n, last_rx_ns: monoNow(), last_tx_ns: 0n,
     });
     if (p.vpn4) this.maps.ovpn_route4.update(p.vpn4, p.peerId);
     if (p.vpn6) this.maps.ovpn_route6.update(p.vpn6, p.peerId);
+    if (p.dataV1) this.maps.ovpn_by_addr.update(v1Address(p), p.peerId);
   }
 
   describe(peerId: number, d: PeerDescription): void {
@@ -144,6 +145,7 @@ export class BpfPlane implements DataPlane {
     if (!p) return;
     if (p.vpn4) this.maps.ovpn_route4.delete(p.vpn4);
     if (p.vpn6) this.maps.ovpn_route6.delete(p.vpn6);
+    if (p.dataV1) this.maps.ovpn_by_addr.delete(v1Address(p));
     for (const s of [0, 1]) {
       this.maps.ovpn_keys.delete(this.slotKey(peerId, s));
       this.maps.ovpn_secrets.delete(this.slotKey(peerId, s));
@@ -332,6 +334,11 @@ function addressFields(address: string): Record<string, string | number> {
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (!v4.includes(':')) return { remote4: v4, family: 4, remote6: '::', local6: '::' };
   return { remote4: '0.0.0.0', family: 6, remote6: address, local6: '::' };
+}
+
+/** The ovpn_by_addr key of a P_DATA_V1 peer: its address (IPv4 as ::ffff:a.b.c.d) and port. */
+function v1Address(p: PeerSpec): Record<string, string | number> {
+  return { addr: p.address.includes(':') ? p.address : `::ffff:${p.address}`, port: p.port, pad: 0 };
 }
 
 /** Opens and loads bpf/ovpn_tc.bpf.o; its maps are created, nothing is pinned or linked. */

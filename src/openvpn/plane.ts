@@ -5,9 +5,10 @@
 // channel when BPF is not attached.
 import { formatIpv6 } from '../btf';
 import { parseAddress } from '../net/address';
-import { decryptData, DirectionKey, encryptData, P_DATA_V2, PING, ReplayWindow } from './data';
+import { decryptData, DirectionKey, encryptData, P_DATA_V1, P_DATA_V2, PING, ReplayWindow } from './data';
 
-export interface PeerSpec { peerId: number; address: string; port: number; vpn4?: string; vpn6?: string }
+/** dataV1: no peer-id was pushed, so data goes both ways as P_DATA_V1 and is matched by address. */
+export interface PeerSpec { peerId: number; address: string; port: number; vpn4?: string; vpn6?: string; dataV1?: boolean }
 export interface KeySpec { keyId: number; rx: DirectionKey; tx: DirectionKey }
 export interface PeerDescription { commonName: string; real: string; cipher: string; keyIds: number[]; connectedAt: number }
 export interface PeerCounters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; lastRx: number; lastTx: number }
@@ -100,7 +101,7 @@ export function userPlane(io: UserPlaneIo): UserPlane {
       if (!p || !k) return false;
       const pid = this.idSource?.(id, k.keyId) ?? k.txPid++;
       if (pid > 0xffffffff || pid < 1) return false; // out of ids on this key: a renegotiation is due
-      const d = encryptData(k.tx, { opcode: P_DATA_V2, keyId: k.keyId, peerId: id, packetId: pid }, plaintext);
+      const d = encryptData(k.tx, { opcode: p.dataV1 ? P_DATA_V1 : P_DATA_V2, keyId: k.keyId, peerId: id, packetId: pid }, plaintext);
       io.toSocket(d, p.address, p.port);
       p.c.txPackets++; p.c.txBytes += d.length; p.c.lastTx = now();
       return true;

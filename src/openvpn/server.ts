@@ -31,6 +31,9 @@ const TICK_MS = 250;
 /** L2BPF_OVPN_PRF=1: derive keys with the legacy PRF even for clients that offer EKM, as for a
  * 2.4/2.5 client (tests prove that path against a stock 2.6 client, which follows the push). */
 const LEGACY_PRF = process.env.L2BPF_OVPN_PRF === '1';
+/** L2BPF_OVPN_DATA_V1=1: no peer-id pushed, P_DATA_V1 both ways, as for a client that does not
+ * announce IV_PROTO_DATA_V2 (tests prove that path against a stock 2.6 client, which follows). */
+const FORCE_DATA_V1 = process.env.L2BPF_OVPN_DATA_V1 === '1';
 /** A tx packet id from which a renegotiation is started (ssl.c). */
 const PID_WRAP_SOON = 0xff000000;
 // OpenVPN exports with no context at all (ssl_openssl.c use_context=0); an
@@ -60,6 +63,7 @@ interface Peer {
   cipher: DataCipher;
   ekm: boolean;
   ivProto: number;
+  dataV1: boolean;
   commonName: string;
   pushed: boolean;
   /** key_id the data plane sends on, and when the newest key became active. */
@@ -282,16 +286,17 @@ export class OpenvpnServer implements SessionHost {
       const cn = ks.commonName;
       const who = `${cn}/${c.key}`;
       if (!cipher) return this.refuse(c, ks, `${who} no common data cipher: the server has ${this.cfg.dataCiphers.join(':')}, the client offers ${offered.join(':') || 'none'}`);
-      if (!(ivProto & IV_PROTO_DATA_V2)) return this.refuse(c, ks, `${who} the client does not speak P_DATA_V2 (IV_PROTO ${ivProto}); l2bpf needs OpenVPN 2.4 or later`);
       if (!this.cfg.duplicateCn) for (const other of this.peers.values()) if (other.commonName === cn && other.client !== c) this.remove(other.client, `${cn} connected again (no duplicate-cn)`);
       const lease = this.pool.lease();
       if (!lease) return this.refuse(c, ks, `${who} the address pool is used up`);
       let peerId = 0;
       while (this.byPeerId.has(peerId)) peerId++;
-      peer = { client: c, peerId, lease, cipher, ekm: Boolean(ivProto & IV_PROTO_TLS_KEY_EXPORT) && !LEGACY_PRF, ivProto, commonName: cn, pushed: false, txKey: 0 };
+      // a client without P_DATA_V2 gets no peer-id and talks P_DATA_V1, found by its address (as 2.6 does)
+      const dataV1 = FORCE_DATA_V1 || !(ivProto & IV_PROTO_DATA_V2);
+      peer = { client: c, peerId, lease, cipher, ekm: Boolean(ivProto & IV_PROTO_TLS_KEY_EXPORT) && !LEGACY_PRF, ivProto, dataV1, commonName: cn, pushed: false, txKey: 0 };
       this.peers.set(c, peer);
       this.byPeerId.set(peerId, peer);
-      this.plane.addPeer({ peerId, address: c.address, port: c.port, vpn4: lease.ip4, vpn6: lease.ip6 });
+      this.plane.addPeer({ peerId, address: c.address, port: c.port, vpn4: lease.ip4, vpn6: lease.ip6, dataV1 });
     }
     const key2 = peer.ekm ? ekm(ks.tls) : prfKey2(km.source, ks.serverSource, c.clientSid, c.serverSid);
     const keys = serverKeys(key2, peer.cipher);
@@ -318,7 +323,7 @@ export class OpenvpnServer implements SessionHost {
       ...(ping ? [`ping ${ping}`] : []), ...(restart ? [`ping-restart ${restart}`] : []),
       `ifconfig ${peer.lease.ip4} ${this.pool.netmask}`,
       ...(peer.lease.ip6 ? [`ifconfig-ipv6 ${peer.lease.ip6}/${this.pool.prefix6} ${this.pool.server6}`] : []),
-      `peer-id ${peer.peerId}`, `cipher ${peer.cipher}`,
+      ...(peer.dataV1 ? [] : [`peer-id ${peer.peerId}`]), `cipher ${peer.cipher}`,
       ...(peer.ekm ? [peer.ivProto & IV_PROTO_CC_EXIT_NOTIFY ? 'protocol-flags cc-exit tls-ekm' : 'key-derivation tls-ekm'] : []),
     ];
     // Messages of at most 1024 bytes; all but the last say push-continuation 2 (push.c).
@@ -332,7 +337,7 @@ export class OpenvpnServer implements SessionHost {
     for (const m of msgs) ks.write(m);
     peer.pushed = true;
     log.info(`${this.who(peer)} SENT CONTROL [${peer.commonName}]: '${msgs.join("' '")}'`);
-    log.info(`${this.who(peer)} Data Channel: cipher '${peer.cipher}', peer-id: ${peer.peerId}`);
+    log.info(`${this.who(peer)} Data Channel: cipher '${peer.cipher}'${peer.dataV1 ? ' (P_DATA_V1, no peer-id)' : `, peer-id: ${peer.peerId}`}`);
   }
 
   private refuse(c: Client, ks: KeyState, why: string): void {

@@ -356,6 +356,48 @@ describe('legacy PRF key derivation (as for a 2.4/2.5 client), AES-128-GCM in BP
   }, 60000);
 });
 
+describe('P_DATA_V1 (no peer-id pushed, as for a client without IV_PROTO_DATA_V2), CHACHA20-POLY1305 in BPF', () => {
+  beforeAll(async () => {
+    server = startServer(lab, serverConf('v1', ['data-ciphers CHACHA20-POLY1305']), { ...env, L2BPF_OVPN_DATA_V1: '1' }, ['--name', INSTANCE, '--uplink', 'up0']);
+    if (!(await server.waitFor(/Initialization Sequence Completed/, 15000))) throw new Error(`server did not start:\n${server.out}`);
+  });
+  afterAll(down);
+
+  test('the stock client talks P_DATA_V1 both ways (tshark\'s dissector says so), BPF carries it: ping over IPv4 and IPv6, 20 MB each way', async () => {
+    const { c, ok } = await connect(1);
+    if (!ok) throw new Error(`client did not connect:\n${c.log()}\nserver:\n${server!.out}`);
+    expect(c.log()).not.toMatch(/peer-id/);
+    expect(server!.out).toMatch(/Data Channel: cipher 'CHACHA20-POLY1305' \(P_DATA_V1, no peer-id\)/);
+    const pcap = path.join(dir, 'v1.pcap');
+    const cap = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '10', 'tcpdump', '-i', 'up0', '-c', '12', '-w', pcap, '-U', 'udp port 1194 and udp[8] & 0xf8 != 0x28']);
+    await new Promise((r) => setTimeout(r, 800));
+    const before = bpfCounts(pins);
+    expect(x(lab.cli(1), 'ping', '-c', '6', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/6 received/);
+    expect(x(lab.cli(1), 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '2001:db8:2::2').out).toMatch(/3 received/);
+    await new Promise((r) => cap.on('close', r));
+    const after = bpfCounts(pins);
+    expect(after.rx_delivered - before.rx_delivered).toBeGreaterThanOrEqual(9);
+    expect(after.tx_sent - before.tx_sent).toBeGreaterThanOrEqual(9);
+    expect(after.rx_to_daemon - before.rx_to_daemon).toBe(0);
+    const seen = sh('tshark', ['-r', pcap, '-d', 'udp.port==1194,openvpn', '-T', 'fields', '-e', 'ip.src', '-e', 'openvpn.opcode']).out.trim().split('\n');
+    const from = (src: string) => new Set(seen.filter((l) => l.startsWith(`${src}\t`)).map((l) => l.split('\t')[1]));
+    expect([...from('198.51.100.11')]).toEqual(['0x06']); // client to server: all P_DATA_V1
+    expect([...from('198.51.100.1')]).toEqual(['0x06']); // and back, from BPF
+    const b2 = bpfCounts(pins);
+    const up = await shaTransfer(lab.cli(1), lab.lan, '203.0.113.2', 5411, 20);
+    expect(up.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    expect(up.got).toBe(up.sent);
+    const dn = await shaFetch(lab.lan, lab.cli(1), '203.0.113.2', 5412, 20);
+    expect(dn.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    expect(dn.got).toBe(dn.sent);
+    const a2 = bpfCounts(pins);
+    const fast = a2.rx_delivered - b2.rx_delivered + a2.tx_sent - b2.tx_sent;
+    const slow = a2.rx_to_daemon - b2.rx_to_daemon + a2.tx_to_daemon - b2.tx_to_daemon;
+    expect(fast).toBeGreaterThan(20000);
+    expect(slow).toBeLessThan(fast / 1000);
+  }, 90000);
+});
+
 describe('renegotiation every 5 s (tls-crypt, CHACHA20-POLY1305 in BPF) and three clients at once', () => {
   beforeAll(async () => {
     await up(serverConf('reneg', ['data-ciphers CHACHA20-POLY1305', 'tls-crypt tc.key', 'reneg-sec 5', 'client-to-client']));
