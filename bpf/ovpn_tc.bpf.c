@@ -36,10 +36,9 @@ struct ovpn_replay_q { __u32 slot; __u32 pid; __s32 fresh; __u32 pad; };
 SEC("syscall")
 int ovpn_replay_check(struct ovpn_replay_q *q)
 {
-	ovpn_slot s = q->slot;
-	struct ovpn_key *k = bpf_map_lookup_elem(&ovpn_keys, &s);
+	int r = ovpn_replay(q->slot, q->pid, bpf_ktime_get_ns(), 1);
 
-	q->fresh = k ? (ovpn_replay(k, q->pid, bpf_ktime_get_ns(), 1) == 0) : -1;
+	q->fresh = r < 0 ? -1 : r == 0;
 	return 0;
 }
 

@@ -79,6 +79,16 @@ struct {
 	__type(value, struct ovpn_client);
 } ovpn_clients SEC(".maps");
 
+/* Per key slot, when each gap of its replay window opened (ovpn_gaps);
+ * made when the key is. 4 KB each: allocated per key, not up front. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * OVPN_MAX_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, ovpn_slot);
+	__type(value, struct ovpn_gaps);
+} ovpn_gaps SEC(".maps");
+
 /* P_DATA_V1 peers by their address (ovpn_peer.data_v1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -12,7 +12,7 @@
 
 enum ovpn_limits {
 	OVPN_MAX_PEERS = 4096,
-	OVPN_REPLAY_MAX = 64,      /* the BPF replay window holds 64 ids (OpenVPN's default) */
+	OVPN_REPLAY_MAX = 1024,    /* --replay-window N at most (OpenVPN's default is 64); a power of 2 */
 	OVPN_HEAD = 24,            /* op|kid, peer-id, packet id, tag */
 };
 
@@ -68,13 +68,21 @@ struct ovpn_peer {
 	__u64 last_rx_ns, last_tx_ns;   /* CLOCK_MONOTONIC */
 };
 
-/* Replay state of one key (packet_id.c): bit i of bitmap = id highest - i seen. */
+/* Replay state of one key (packet_id.c): the highest id, and bit id % 1024
+ * of bits set once id is seen. */
 struct ovpn_replay {
-	__u64 bitmap;
+	__u64 bits[OVPN_REPLAY_MAX / 64];
 	__u32 highest;
 	__u32 window;              /* --replay-window N (at most OVPN_REPLAY_MAX) */
-	__u64 advanced_ns;         /* when highest last went up */
-	__u64 backtrack_ns;        /* --replay-window N T: T in ns */
+	__u64 backtrack_ns;        /* --replay-window N T: T in ns (0: no time limit) */
+};
+
+/* When the highest id jumped over each id it skipped, per id % 1024, in
+ * units of 2^20 ns: OpenVPN refuses such a gap once that is more than T ago
+ * (its reap marks it expired). Apart from ovpn_keys, so that a dump of the
+ * keys stays short; written under the key's lock. */
+struct ovpn_gaps {
+	__u32 jumped[OVPN_REPLAY_MAX];
 };
 
 struct ovpn_key {

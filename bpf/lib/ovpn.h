@@ -78,36 +78,52 @@ static __always_inline struct ovpn_scratch *ovpn_scratch_get(void)
 	return bpf_map_lookup_elem(&ovpn_scratch, &k);
 }
 
-/* OpenVPN's replay rule under the key's lock; commit records the id. 0 = fresh. */
-static __always_inline int ovpn_replay(struct ovpn_key *k, __u32 id, __u64 now, int commit)
-{
-	struct ovpn_replay *r = &k->replay;
-	int bad = 0;
-	__u32 diff;
+#define OVPN_RP_MASK (OVPN_REPLAY_MAX - 1)
 
-	if (id == 0)
+/* OpenVPN's replay rule (packet_id.c) for key `slot` under the key's lock;
+ * commit records the id. Exact, also for T: a gap is taken until the jump
+ * over it is T old. 0 = fresh, 1 = refused, -1 = no such key. Global: its
+ * loops are walked once, not at every caller. */
+__noinline int ovpn_replay(__u32 slot, __u32 id, __u64 now, __u32 commit)
+{
+	ovpn_slot s = slot;
+	struct ovpn_key *k = bpf_map_lookup_elem(&ovpn_keys, &s);
+	struct ovpn_gaps *g = bpf_map_lookup_elem(&ovpn_gaps, &s);
+	__u32 t = now >> 20, n, i, b;
+	struct ovpn_replay *r;
+	int bad = 0;
+
+	if (!k)
 		return -1;
+	if (id == 0)
+		return 1;
+	r = &k->replay;
 	bpf_spin_lock(&k->lock);
 	if (id > r->highest) {
 		if (commit) {
-			diff = id - r->highest;
-			r->bitmap = diff >= 64 ? 1 : (r->bitmap << diff) | 1;
+			/* the ids jumped over (all of the window when it jumps further) are gaps from now */
+			n = id - r->highest;
+			for (i = 1; i <= OVPN_REPLAY_MAX; i++) {
+				if (i > n)
+					break;
+				b = (r->highest + i) & OVPN_RP_MASK;
+				r->bits[b >> 6] &= ~(1ULL << (b & 63));
+				if (g)
+					g->jumped[b] = t;
+			}
 			r->highest = id;
-			r->advanced_ns = now;
 		}
-	} else {
-		diff = r->highest - id;
-		if (diff >= r->window || diff >= 64)
-			bad = 1;
-		else if (r->bitmap & (1ULL << diff))
-			bad = 1;
-		else if (now - r->advanced_ns > r->backtrack_ns)
-			bad = 1; /* the gap is older than --replay-window's T */
-		else if (commit)
-			r->bitmap |= 1ULL << diff;
+	} else if (r->highest - id >= r->window || r->highest - id >= OVPN_REPLAY_MAX) {
+		bad = 1; /* too old */
+	} else if (r->bits[(id & OVPN_RP_MASK) >> 6] & (1ULL << (id & 63))) {
+		bad = 1; /* seen */
+	} else if (r->backtrack_ns && (!g || t - g->jumped[id & OVPN_RP_MASK] > (__u32)(r->backtrack_ns >> 20))) {
+		bad = 1; /* the gap is older than T */
 	}
+	if (!bad && commit)
+		r->bits[(id & OVPN_RP_MASK) >> 6] |= 1ULL << (id & 63);
 	bpf_spin_unlock(&k->lock);
-	return bad ? -1 : 0;
+	return bad;
 }
 
 /* The slot of peer `id` whose key carries key_id kid. */
@@ -316,7 +332,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	pid = op == OVPN_P_DATA_V1 ? (__u32)head[1] << 24 | (__u32)head[2] << 16 | (__u32)head[3] << 8 | head[4]
 		 : (__u32)head[4] << 24 | (__u32)head[5] << 16 | (__u32)head[6] << 8 | head[7];
 	now = bpf_ktime_get_ns();
-	if (ovpn_replay(key, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
+	if (ovpn_replay(slot, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
 		ovpn_count(OVPN_RX_REPLAY);
 		return TC_ACT_SHOT;
 	}
@@ -331,7 +347,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		ovpn_count(OVPN_RX_TRUNCATED);
 		return TC_ACT_SHOT;
 	}
-	if (ovpn_replay(key, pid, now, 1)) {
+	if (ovpn_replay(slot, pid, now, 1)) {
 		ovpn_count(OVPN_RX_REPLAY_RACED);
 		return TC_ACT_SHOT;
 	}

@@ -13,6 +13,7 @@ import { ifIndex } from '../bpf/sys';
 import { formatIpv6, formatJson } from '../btf';
 import { ensureBpffs, instancePaths, objectPath, pinRoot } from '../instance/paths';
 import { createSegmenter, deleteSegmenter, segmenterNames, SegmenterPair } from '../loader/segmenter';
+import { OVPN_LIMITS } from '../generated/bpf';
 import { log } from '../log';
 import type { DataCipher } from './config';
 import { ghashTable } from './ghash';
@@ -21,7 +22,7 @@ import { DataPlane, KeySpec, PeerCounters, PeerDescription, PeerSpec, UserPlane 
 const CIPHER: Record<DataCipher, string> = { 'AES-256-GCM': 'OVPN_AES_256_GCM', 'AES-128-GCM': 'OVPN_AES_128_GCM', 'CHACHA20-POLY1305': 'OVPN_CHACHA20_POLY1305' };
 /** Ciphers the BPF programs run; the others stay on the slow path (counted there). */
 export const BPF_CIPHERS: readonly DataCipher[] = ['CHACHA20-POLY1305', 'AES-256-GCM', 'AES-128-GCM'];
-const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_by_addr', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients', 'ovpn_aes'] as const;
+const MAPS = ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_by_addr', 'ovpn_gaps', 'ovpn_counts', 'ovpn_instance', 'ovpn_clients', 'ovpn_aes'] as const;
 type MapName = typeof MAPS[number];
 
 const monoNow = () => process.hrtime.bigint();
@@ -149,6 +150,7 @@ export class BpfPlane implements DataPlane {
     for (const s of [0, 1]) {
       this.maps.ovpn_keys.delete(this.slotKey(peerId, s));
       this.maps.ovpn_secrets.delete(this.slotKey(peerId, s));
+      this.maps.ovpn_gaps.delete(this.slotKey(peerId, s));
       this.aesKey(this.slotKey(peerId, s), 0, undefined);
       this.aesKey(this.slotKey(peerId, s), 1, undefined);
     }
@@ -181,8 +183,9 @@ export class BpfPlane implements DataPlane {
     this.aesKey(sk, 1, aes ? k.tx.key : undefined);
     this.maps.ovpn_keys.update(sk, {
       lock: { val: 0 }, key_id: k.keyId, cipher: enumValue(this.maps.ovpn_keys, 'ovpn_cipher', CIPHER[k.rx.cipher]), pad: [0, 0], tx_pid: 1n, rx_packets: 0n,
-      replay: { bitmap: 0n, highest: 0, window: Math.min(w.size, 64), advanced_ns: 0n, backtrack_ns: BigInt(w.seconds) * 1000000000n },
+      replay: { highest: 0, window: Math.min(w.size, OVPN_LIMITS.OVPN_REPLAY_MAX), backtrack_ns: BigInt(w.seconds) * 1000000000n }, // bits: zero
     });
+    this.maps.ovpn_gaps.update(sk, {}); // the gaps' times start at zero, with the key
   }
 
   removeKey(peerId: number, keyId: number): void {
@@ -193,6 +196,7 @@ export class BpfPlane implements DataPlane {
     slots!.delete(keyId);
     this.maps.ovpn_keys.delete(this.slotKey(peerId, slot));
     this.maps.ovpn_secrets.delete(this.slotKey(peerId, slot));
+    this.maps.ovpn_gaps.delete(this.slotKey(peerId, slot));
     this.aesKey(this.slotKey(peerId, slot), 0, undefined);
     this.aesKey(this.slotKey(peerId, slot), 1, undefined);
   }

@@ -6,6 +6,9 @@
 // is attached, with one ConfigError naming file:line, the option and why.
 import { isIPv4 } from 'node:net';
 import { ConfigError } from '../config';
+import { OVPN_LIMITS } from '../generated/bpf';
+
+const REPLAY_MAX = OVPN_LIMITS.OVPN_REPLAY_MAX;
 
 export type DataCipher = 'AES-256-GCM' | 'AES-128-GCM' | 'CHACHA20-POLY1305';
 export const DATA_CIPHERS: readonly DataCipher[] = ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305'];
@@ -170,8 +173,9 @@ export function parseOvpnConfig(text: string, file: string): OvpnServerConfig {
     case 'transition-window': want(1); c.transitionWindow = num(0, 1, 86400); break;
     case 'replay-window':
       want(1, 2);
-      if (int(args[0], 65, 1 << 30) !== undefined) bad(`${args[0]} cannot be honoured: the BPF replay window holds at most 64 packet ids`);
-      c.replayWindow = { size: num(0, 1, 64), seconds: args[1] ? num(1, 1, 86400) : 15 };
+      if (int(args[0], REPLAY_MAX + 1, 1 << 30) !== undefined) bad(`${args[0]} cannot be honoured: the BPF replay window holds at most ${REPLAY_MAX} packet ids`);
+      // T = 0: no time limit, as OpenVPN (packet_id.c reaps only with a time_backtrack)
+      c.replayWindow = { size: num(0, 1, REPLAY_MAX), seconds: args[1] ? num(1, 0, 86400) : 15 };
       break;
     case 'push':
       want(1);

@@ -81,7 +81,8 @@ export function decryptData(k: DirectionKey, d: Buffer): Buffer | undefined {
 /**
  * OpenVPN's replay protection (packet_id.c): ids above the highest seen are
  * taken; an older one only when less than `size` behind, not seen before,
- * and its gap not older than `seconds` (--replay-window 64 15). Call after
+ * and its gap not older than `seconds` (--replay-window 64 15; 0: no time
+ * limit). Call after
  * the tag checked out, as OpenVPN does.
  */
 export class ReplayWindow {
@@ -103,7 +104,7 @@ export class ReplayWindow {
     }
     if (this.highest - id >= this.size || this.seen.has(id)) return false;
     const since = this.gapSince.get(id);
-    if (since === undefined || nowMs - since > this.seconds * 1000) return false;
+    if (since === undefined || (this.seconds > 0 && nowMs - since > this.seconds * 1000)) return false; // T = 0: no time limit
     this.gapSince.delete(id);
     this.seen.add(id);
     return true;

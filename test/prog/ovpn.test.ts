@@ -14,7 +14,7 @@ import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { formatJson } from '../../src/btf';
 import { loadOvpnObject } from '../../src/openvpn/bpf-plane';
 import { ghashTable } from '../../src/openvpn/ghash';
-import { encryptData, decryptData, DirectionKey, P_DATA_V1, P_DATA_V2, PING } from '../../src/openvpn/data';
+import { encryptData, decryptData, DirectionKey, P_DATA_V1, P_DATA_V2, PING, ReplayWindow } from '../../src/openvpn/data';
 import { rng } from '../helpers/rng';
 
 const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
@@ -74,9 +74,10 @@ function setPeer(rport: number): void {
 function setKey(slot: number, keyId: number, cipher: string): void {
   maps.ovpn_keys.update(PEER << 1 | slot, {
     lock: { val: 0 }, key_id: keyId, cipher: Number([...maps.ovpn_keys.btf!.enumNames('ovpn_cipher')].find(([, n]) => n === cipher)![0]), pad: [0, 0],
-    tx_pid: 1n, rx_packets: 0n, replay: { bitmap: 0n, highest: 0, window: 64, advanced_ns: 0n, backtrack_ns: 15000000000n },
+    tx_pid: 1n, rx_packets: 0n, replay: { highest: 0, window: 64, backtrack_ns: 15000000000n },
   });
   maps.ovpn_secrets.update(PEER << 1 | slot, { rx_key: rx.key, rx_iv: rx.iv, tx_key: tx.key, tx_iv: tx.iv });
+  maps.ovpn_gaps.update(PEER << 1 | slot, {});
 }
 
 beforeAll(() => {
@@ -92,7 +93,7 @@ beforeAll(() => {
   sh('ip', '-n', NS, 'neigh', 'add', '2001:db8:3::11', 'lladdr', '02:00:00:00:00:0c', 'dev', 'up0', 'nud', 'permanent');
   uplink = inNetns(NS, () => ifIndex('up0'));
   obj = loadOvpnObject();
-  for (const m of ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_route4', 'ovpn_route6', 'ovpn_by_addr', 'ovpn_counts']) maps[m] = BpfMap.fromFd(bpf.mapFd(obj, m), m);
+  for (const m of ['ovpn_config', 'ovpn_peers', 'ovpn_keys', 'ovpn_secrets', 'ovpn_gaps', 'ovpn_route4', 'ovpn_route6', 'ovpn_by_addr', 'ovpn_counts']) maps[m] = BpfMap.fromFd(bpf.mapFd(obj, m), m);
   const k = crypto.randomBytes(32), iv = crypto.randomBytes(8), k2 = crypto.randomBytes(32), iv2 = crypto.randomBytes(8);
   rx = { cipher: 'CHACHA20-POLY1305', key: k, iv };
   tx = { cipher: 'CHACHA20-POLY1305', key: k2, iv: iv2 };
@@ -218,6 +219,85 @@ describe('uplink ingress: decrypt into the tun', () => {
     }
   });
 
+  describe('--replay-window 1024 T, OpenVPN\'s rule (packet_id.c) in BPF', () => {
+    const SLOT = PEER << 1 | 1;
+    const check = (id: number) => { const q = Buffer.alloc(16); q.writeUInt32LE(SLOT, 0); q.writeUInt32LE(id >>> 0, 4); bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q); return q.readInt32LE(8) === 1; };
+    const fresh = (window: number, backtrackMs: number) => {
+      setKey(1, 4, 'OVPN_CHACHA20_POLY1305');
+      const k = formatJson(maps.ovpn_keys.btf!, maps.ovpn_keys.info.valueTypeId, maps.ovpn_keys.lookup(SLOT)![0]) as Record<string, unknown>;
+      maps.ovpn_keys.update(SLOT, { ...k, replay: { highest: 0, window, backtrack_ns: BigInt(backtrackMs) * 1000000n } } as never);
+    };
+    afterAll(() => maps.ovpn_keys.delete(SLOT));
+
+    test('window edges: 1023 behind is taken, 1024 behind is too old; id 0 never; a jump wider than the bitmap leaves no stale bits', () => {
+      fresh(1024, 0);
+      expect(check(0)).toBe(false);
+      expect(check(3000)).toBe(true);
+      expect(check(3000 - 1023)).toBe(true);
+      expect(check(3000 - 1023)).toBe(false);
+      expect(check(3000 - 1024)).toBe(false);
+      expect(check(3000 + 2048)).toBe(true); // the same bit as 3000
+      expect(check(3000 + 2048 - 1)).toBe(true);
+      expect(check(3000 + 2048)).toBe(false);
+      expect(check(0xffffffff)).toBe(true);
+      expect(check(0xffffffff - 1023)).toBe(true);
+    });
+
+    test('random reordering, duplicates and jumps: BPF decides as the TypeScript window (no time limit) for 30,000 ids', () => {
+      fresh(1024, 0);
+      const model = new ReplayWindow(1024, 0);
+      const r = rng(77);
+      let top = 1, differ = 0, taken = 0;
+      for (let n = 0; n < 30000; n++) {
+        const roll = r.int(100);
+        if (roll < 60) top += 1 + r.int(3);
+        else if (roll < 62) top += 500 + r.int(3000);
+        const id = roll < 62 ? top : Math.max(1, top - r.int(1100));
+        const m = model.accept(id), b = check(id);
+        if (m !== b) differ++;
+        if (b) taken++;
+      }
+      expect({ differ }).toEqual({ differ: 0 });
+      expect(taken).toBeGreaterThan(15000); // the walk did take ids, and refused some
+      expect(taken).toBeLessThan(30000);
+    });
+
+    test('T: a gap is refused once the jump over it is older than T, also across words', async () => {
+      fresh(1024, 300);
+      expect(check(1)).toBe(true);
+      expect(check(5)).toBe(true); // jumps over 2..4
+      expect(check(3)).toBe(true);
+      expect(check(200)).toBe(true); // jumps over 6..199, into a later word
+      expect(check(150)).toBe(true);
+      expect(check(100)).toBe(true);
+      await new Promise((res) => setTimeout(res, 450));
+      expect(check(4)).toBe(false);
+      expect(check(201)).toBe(true); // in order: always
+      expect(check(170)).toBe(false); // the jump over it (to 200) is 450 ms old
+      expect(check(202 + 64)).toBe(true); // jumps over 202..265, now
+      expect(check(230)).toBe(true); // its jump is new, though 200 and 201 beside it are old
+      expect(check(202)).toBe(true);
+    });
+
+    test('a key whose gap times are missing refuses every gap (never accepts late), yet takes new ids', () => {
+      fresh(1024, 300);
+      maps.ovpn_gaps.delete(SLOT);
+      expect(check(10)).toBe(true);
+      expect(check(8)).toBe(false);
+      expect(check(11)).toBe(true);
+    });
+
+    test('the same rule on the packet path: a reordered datagram inside the window is delivered, a replayed one refused', () => {
+      fresh(1024, 0);
+      const inner = ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30));
+      const send = (id: number) => runRx(arriving(data(inner, 4, PEER, rx, id))).retval;
+      expect(send(2000)).toBe(TC_ACT_REDIRECT);
+      expect(send(1100)).toBe(TC_ACT_REDIRECT); // 900 behind
+      expect(delta(() => expect(send(1100)).toBe(TC_ACT_SHOT))).toEqual({ rx_replay: 1 });
+      expect(delta(() => expect(send(900)).toBe(TC_ACT_SHOT))).toEqual({ rx_replay: 1 }); // 1100 behind
+    });
+  });
+
   test('a packet that authenticates from a new address moves the peer (float), as a 2.6 server does', () => {
     const f = arriving(data(ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30))));
     f.writeUInt16BE(40001, 14 + 20);
@@ -298,7 +378,7 @@ describe.each(<Array<['AES-256-GCM' | 'AES-128-GCM', string, number]>>[
     const sk = PEER << 1;
     maps.ovpn_keys.update(sk, {
       lock: { val: 0 }, key_id: 4, cipher: Number([...maps.ovpn_keys.btf!.enumNames('ovpn_cipher')].find(([, n]) => n === enumName)![0]), pad: [0, 0],
-      tx_pid: 1n, rx_packets: 0n, replay: { bitmap: 0n, highest: 0, window: 64, advanced_ns: 0n, backtrack_ns: 15000000000n },
+      tx_pid: 1n, rx_packets: 0n, replay: { highest: 0, window: 64, backtrack_ns: 15000000000n },
     });
     maps.ovpn_secrets.update(sk, { rx_key: Buffer.alloc(32), rx_iv: arx.iv, tx_key: Buffer.alloc(32), tx_iv: atx.iv, rx_h: ghashTable(arx.key), tx_h: ghashTable(atx.key) });
     for (const [dir, k] of [[0, arx.key], [1, atx.key]] as const) {
@@ -356,9 +436,10 @@ describe('P_DATA_V1 (no peer-id pushed): the peer found by its address', () => {
     maps.ovpn_route4.update('192.0.2.3', V1);
     maps.ovpn_keys.update(V1 << 1, {
       lock: { val: 0 }, key_id: 0, cipher: Number([...maps.ovpn_keys.btf!.enumNames('ovpn_cipher')].find(([, n]) => n === 'OVPN_CHACHA20_POLY1305')![0]), pad: [0, 0],
-      tx_pid: 1n, rx_packets: 0n, replay: { bitmap: 0n, highest: 0, window: 64, advanced_ns: 0n, backtrack_ns: 15000000000n },
+      tx_pid: 1n, rx_packets: 0n, replay: { highest: 0, window: 64, backtrack_ns: 15000000000n },
     });
     maps.ovpn_secrets.update(V1 << 1, { rx_key: k1.key, rx_iv: k1.iv, tx_key: k2.key, tx_iv: k2.iv });
+    maps.ovpn_gaps.update(V1 << 1, {});
   });
   afterAll(() => {
     maps.ovpn_by_addr.delete({ addr: '::ffff:198.51.100.11', port: SPORT, pad: 0 });

@@ -38,7 +38,7 @@ test.each([
   ['proto tcp-server', 'proto tcp-server\n', `${FILE}:1:1: proto: tcp-server is not supported: l2bpf's data channel is UDP (udp, udp4 or udp6)`],
   ['dev tap', 'dev tap0\n', `${FILE}:1:1: dev: tap (layer 2) is not supported: the data channel carries IP packets (dev tun)`],
   ['topology net30', 'topology net30\n', `${FILE}:1:1: topology: net30 is not supported: topology subnet only`],
-  ['a replay window BPF cannot hold', 'replay-window 128\n', `${FILE}:1:1: replay-window: 128 cannot be honoured: the BPF replay window holds at most 64 packet ids`],
+  ['a replay window BPF cannot hold', 'replay-window 1025\n', `${FILE}:1:1: replay-window: 1025 cannot be honoured: the BPF replay window holds at most 1024 packet ids`],
   ['a non-AEAD cipher', 'cipher BF-CBC\n', `${FILE}:1:1: cipher: BF-CBC is not an AEAD cipher l2bpf runs (AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305); use data-ciphers`],
   ['data-ciphers with a CBC one', 'data-ciphers AES-256-GCM:AES-256-CBC\n', `${FILE}:1:1: data-ciphers: AES-256-CBC cannot be honoured: the BPF data channel does AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305`],
   ['compression pushed', 'push "compress lz4-v2"\n', `${FILE}:1:1: push: pushing 'compress lz4-v2' cannot be honoured: the data channel does no compression`],
