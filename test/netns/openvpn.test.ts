@@ -356,9 +356,9 @@ describe('legacy PRF key derivation (as for a 2.4/2.5 client), AES-128-GCM in BP
   }, 60000);
 });
 
-describe('P_DATA_V1 (no peer-id pushed, as for a client without IV_PROTO_DATA_V2), CHACHA20-POLY1305 in BPF', () => {
+describe('P_DATA_V1 (no peer-id pushed, as for a client without IV_PROTO_DATA_V2), CHACHA20-POLY1305 in BPF, replay-window 512 5', () => {
   beforeAll(async () => {
-    server = startServer(lab, serverConf('v1', ['data-ciphers CHACHA20-POLY1305']), { ...env, L2BPF_OVPN_DATA_V1: '1' }, ['--name', INSTANCE, '--uplink', 'up0']);
+    server = startServer(lab, serverConf('v1', ['data-ciphers CHACHA20-POLY1305', 'replay-window 512 5']), { ...env, L2BPF_OVPN_DATA_V1: '1' }, ['--name', INSTANCE, '--uplink', 'up0']);
     if (!(await server.waitFor(/Initialization Sequence Completed/, 15000))) throw new Error(`server did not start:\n${server.out}`);
   });
   afterAll(down);
@@ -368,6 +368,9 @@ describe('P_DATA_V1 (no peer-id pushed, as for a client without IV_PROTO_DATA_V2
     if (!ok) throw new Error(`client did not connect:\n${c.log()}\nserver:\n${server!.out}`);
     expect(c.log()).not.toMatch(/peer-id/);
     expect(server!.out).toMatch(/Data Channel: cipher 'CHACHA20-POLY1305' \(P_DATA_V1, no peer-id\)/);
+    // replay-window 512 5 reached the key's window in BPF (bpftool reads it)
+    const keys = JSON.parse(sh('bpftool', ['map', 'dump', 'pinned', path.join(pins, 'maps', 'ovpn_keys'), '-j']).out) as Array<{ formatted: { value: { replay: { window: number; backtrack_ns: number } } } }>;
+    expect(keys.map((k) => [k.formatted.value.replay.window, k.formatted.value.replay.backtrack_ns])).toEqual([[512, 5e9]]);
     const pcap = path.join(dir, 'v1.pcap');
     const cap = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '10', 'tcpdump', '-i', 'up0', '-c', '12', '-w', pcap, '-U', 'udp port 1194 and udp[8] & 0xf8 != 0x28']);
     await new Promise((r) => setTimeout(r, 800));
