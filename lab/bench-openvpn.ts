@@ -13,6 +13,12 @@
 //     (ovpn_tun_out) at 64, 512 and 1400-byte IP packets (ping -s), from
 //     bpf_stats run_time_ns / run_cnt.
 // Rows run one after another on the same lab; a JSON line ends the report.
+// The "split" rows give the client box and the server box a core each, as
+// two machines would have: the client's openvpn and iperf3 on CPU 0; the
+// server (its process, and through RPS on its uplink and LAN port the
+// softirq work where BPF runs) and the LAN host's iperf3 on CPU 1. In the
+// other rows the BPF work runs where the packet arrives, often on the core
+// the (user-space, CPU-bound) client needs.
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -64,26 +70,47 @@ function bpfRun(names: string[]): Record<string, { ns: number; cnt: number }> {
 }
 const BPF_PROGS = ['ovpn_uplink_in', 'ovpn_tun_out', 'ovpn_seg_in'];
 
-async function iperf(streams: number): Promise<number> {
-  const srv = spawn('ip', ['netns', 'exec', lab.lan, 'timeout', '30', 'iperf3', '-s', '-1', '-p', '5201']);
+/** taskset's prefix for a command of the client box (CPU 0) or the server box (CPU 1) in split rows. */
+const on = (split: boolean, cpu: number) => (split ? ['taskset', '-c', String(cpu)] : []);
+
+/** Split rows: RPS sends the server's uplink and LAN receive work to CPU 1, the client's to CPU 0; else none (the default). */
+function steer(split: boolean): void {
+  const rps = (ns: string, dev: string, mask: string) => x(ns, 'sh', '-c', `echo ${mask} > /sys/class/net/${dev}/queues/rx-0/rps_cpus`);
+  rps(lab.srv, 'up0', split ? '2' : '0');
+  rps(lab.srv, 'lan0', split ? '2' : '0');
+  rps(lab.cli(1), 'eth0', split ? '1' : '0');
+}
+/** Pins every thread of the processes in a namespace whose program is prog to cpu. */
+function pinAll(ns: string, prog: string, cpu: number): void {
+  for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).trim().split('\n').map(Number)) {
+    try {
+      if (path.basename(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]) === prog) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    } catch { /* gone */ }
+  }
+}
+
+async function iperf(streams: number, split: boolean): Promise<number> {
+  const srv = spawn('ip', ['netns', 'exec', lab.lan, ...on(split, 1), 'timeout', '30', 'iperf3', '-s', '-1', '-p', '5201']);
   await new Promise((r) => setTimeout(r, 500));
-  const out = x(lab.cli(1), 'timeout', '30', 'iperf3', '-c', '203.0.113.2', '-p', '5201', '-t', '5', '-P', String(streams), '-J');
+  const out = x(lab.cli(1), ...on(split, 0), 'timeout', '30', 'iperf3', '-c', '203.0.113.2', '-p', '5201', '-t', '5', '-P', String(streams), '-J');
   await new Promise((r) => srv.on('close', r));
   return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
 }
 
-async function measure(name: string, server: Proc, pidOf: [string, string], bpf: boolean): Promise<Row> {
+async function measure(name: string, server: Proc, pidOf: [string, string], bpf: boolean, split: boolean): Promise<Row> {
   const c = startClient(lab, 1, dir);
   try {
     if (!(await c.waitFor(/Initialization Sequence Completed/, 20000, () => c.log()))) throw new Error(`${name}: client did not connect\n${c.log()}\n${server.out}`);
+    if (split) { pinAll(lab.cli(1), 'openvpn', 0); pinAll(lab.srv, pidOf[0], 1); }
+    steer(split);
     x(lab.cli(1), 'ping', '-c', '3', '-i', '0.2', '203.0.113.2');
     const rtt = Number(x(lab.cli(1), 'ping', '-c', '50', '-i', '0.02', '-q', '203.0.113.2').match(/= [\d.]+\/([\d.]+)\//)![1]);
     const pid = serverPid(...pidOf);
     const cpu0 = procCpuNs(pid), pk0 = uplinkPackets(), b0 = bpf ? bpfRun(BPF_PROGS) : undefined;
-    const tcp1 = await iperf(1);
+    const tcp1 = await iperf(1, split);
     const cpu1 = procCpuNs(pid), pk1 = uplinkPackets(), b1 = bpf ? bpfRun(BPF_PROGS) : undefined;
     const bpfNs = b0 && b1 ? BPF_PROGS.reduce((a, n) => a + b1[n].ns - b0[n].ns, 0) : 0;
-    const tcp4 = await iperf(4);
+    const tcp4 = await iperf(4, split);
     const row: Row = { name, tcp1, tcp4, rttMs: rtt, cpuNsPerPacket: (cpu1 - cpu0 + bpfNs) / Math.max(1, pk1 - pk0) };
     if (bpf) {
       row.bpfNs = {};
@@ -98,9 +125,14 @@ async function measure(name: string, server: Proc, pidOf: [string, string], bpf:
     }
     return row;
   } finally {
+    steer(false);
     await c.stop();
   }
 }
+
+/** Cipher, split: the split rows for one AES and ChaCha. */
+const RUNS: Array<[string, boolean]> = [['AES-256-GCM', false], ['AES-128-GCM', false], ['CHACHA20-POLY1305', false], ['AES-256-GCM', true], ['CHACHA20-POLY1305', true]];
+const tagOf = (cipher: string, split: boolean) => `${cipher}${split ? ', split (client CPU 0, server CPU 1)' : ''}`;
 
 async function main(): Promise<void> {
   makePki(dir, ['cli1']);
@@ -108,13 +140,14 @@ async function main(): Promise<void> {
   fs.writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
   const rows: Row[] = [];
   try {
-    for (const [cipher, label] of [['AES-256-GCM', 'AES-256-GCM'], ['AES-128-GCM', 'AES-128-GCM'], ['CHACHA20-POLY1305', 'CHACHA20-POLY1305']]) {
-      const stock = new Proc(spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '300', 'openvpn', '--config', conf(`stock-${label}`, cipher, true)], { detached: true }));
+    for (const [cipher, split] of RUNS) {
+      const tag = tagOf(cipher, split);
+      const stock = new Proc(spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '300', 'openvpn', '--config', conf(`stock-${cipher}`, cipher, true)], { detached: true }));
       await stock.waitFor(/Initialization Sequence Completed/, 10000);
-      try { rows.push(await measure(`stock openvpn 2.6 server, ${label}`, stock, ['openvpn', '--config'], false)); } finally { await stock.stop(); }
-      const ours = startServer(lab, conf(`l2bpf-${label}`, cipher, false), {}, ['--uplink', 'up0', '--name', 'ovbench']);
+      try { rows.push(await measure(`stock openvpn 2.6 server, ${tag}`, stock, ['openvpn', '--config'], false, split)); } finally { await stock.stop(); }
+      const ours = startServer(lab, conf(`l2bpf-${cipher}`, cipher, false), {}, ['--uplink', 'up0', '--name', 'ovbench']);
       await ours.waitFor(/Initialization Sequence Completed/, 15000);
-      try { rows.push(await measure(`l2bpf openvpn, ${label} (data channel in BPF)`, ours, [path.basename(process.execPath), 'openvpn'], true)); } finally { await ours.stop(); }
+      try { rows.push(await measure(`l2bpf openvpn, ${tag} (BPF)`, ours, [path.basename(process.execPath), 'openvpn'], true, split)); } finally { await ours.stop(); }
     }
   } finally {
     fs.writeFileSync('/proc/sys/kernel/bpf_stats_enabled', stats);
@@ -123,16 +156,16 @@ async function main(): Promise<void> {
   }
   const pad = (t: string, n: number) => t.padEnd(n);
   process.stdout.write('\nOpenVPN (same stock openvpn 2.6 client, 2-core VM; server CPU = process + BPF programs, per uplink packet)\n');
-  process.stdout.write(`${pad('row', 62)} ${pad('TCP1 Gbit/s', 12)} ${pad('TCP4 Gbit/s', 12)} ${pad('RTT ms', 8)} server CPU ns/pkt\n`);
-  for (const r of rows) process.stdout.write(`${pad(r.name, 62)} ${pad(r.tcp1.toFixed(3), 12)} ${pad(r.tcp4.toFixed(3), 12)} ${pad(r.rttMs.toFixed(3), 8)} ${Math.round(r.cpuNsPerPacket)}\n`);
-  const by = (s: string) => rows.find((r) => r.name.includes(s))!;
-  for (const c of ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305']) {
-    const st = by(`server, ${c}`), us = by(`l2bpf openvpn, ${c}`);
+  process.stdout.write(`${pad('row', 82)} ${pad('TCP1 Gbit/s', 12)} ${pad('TCP4 Gbit/s', 12)} ${pad('RTT ms', 8)} server CPU ns/pkt\n`);
+  for (const r of rows) process.stdout.write(`${pad(r.name, 82)} ${pad(r.tcp1.toFixed(3), 12)} ${pad(r.tcp4.toFixed(3), 12)} ${pad(r.rttMs.toFixed(3), 8)} ${Math.round(r.cpuNsPerPacket)}\n`);
+  const by = (name: string) => rows.find((r) => r.name === name)!;
+  for (const [cipher, split] of RUNS) {
+    const c = tagOf(cipher, split), st = by(`stock openvpn 2.6 server, ${c}`), us = by(`l2bpf openvpn, ${c} (BPF)`);
     const cpu = us.cpuNsPerPacket / st.cpuNsPerPacket, t1 = us.tcp1 / st.tcp1;
     process.stdout.write(`${c}: l2bpf/stock CPU per packet ${cpu.toFixed(2)} (aim <= 0.33: ${cpu <= 1 / 3 ? 'met' : 'NOT met'}), TCP1 ${t1.toFixed(2)}x, TCP4 ${(us.tcp4 / st.tcp4).toFixed(2)}x (aim >= 1.5x: ${t1 >= 1.5 ? 'met' : 'NOT met'})\n`);
   }
   for (const c of ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305']) {
-    const b = by(`l2bpf openvpn, ${c}`).bpfNs!;
+    const b = by(`l2bpf openvpn, ${c} (BPF)`).bpfNs!;
     process.stdout.write(`BPF ns per packet (${c}): ${Object.entries(b).map(([k, v]) => `${k} ${v}`).join(', ')}${c.startsWith('CHACHA') ? `; decrypt of 1400 bytes <= 4000 ns: ${b.decrypt_1400 <= 4000 ? 'met' : 'NOT met'}` : ''}\n`);
   }
   process.stdout.write(`${JSON.stringify({ openvpn: rows })}\n`);
