@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* Stage two of "NAT first, then route" (issue 10, seed 004): a plain routing
+ * decision in BPF for a packet that came in on one of the router's ports.
+ *
+ *   - the FIB is asked with the ORIGINAL input port as the lookup's input,
+ *     so `ip rule iif PORT` policy routing applies as it would in the kernel;
+ *   - policy rules match that input port (and the output port the FIB chose);
+ *   - TTL / hop limit is decremented, IPv4's header checksum fixed;
+ *   - out of the port with the neighbour the kernel knows, or through
+ *     bpf_redirect_neigh when it must resolve it;
+ *   - with RT_F_MARK_IIF the input ifindex goes into skb->mark, so nftables
+ *     can match the original interface in postrouting (`meta mark`).
+ *
+ * Whatever a router must answer (no route, TTL exceeded, too big for the
+ * output MTU) or the box itself receives goes to the kernel (TC_ACT_OK),
+ * which sends the ICMP error a router sends; each such case is counted. */
+#ifndef L2BPF_ROUTE_H
+#define L2BPF_ROUTE_H
+
+#include <linux/in.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include "include/ctx.h"
+#include "router_maps.bpf.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+static __always_inline void rt_count(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&rt_counts, &what);
+
+	if (n)
+		*n += 1;
+}
+
+/* The verdict for a packet the kernel takes over, counted as `why`. */
+static __always_inline int rt_to_kernel(__u32 why)
+{
+	rt_count(why);
+	return TC_ACT_OK;
+}
+
+/* Ports of TCP and UDP feed the FIB's rules (ip rule sport/dport). */
+static __always_inline void rt_ports_of(l2_ctx *ctx, __u32 l4, __u8 proto, struct bpf_fib_lookup *fib)
+{
+	__be16 p[2];
+
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && !ctx_load(ctx, l4, p, 4)) {
+		fib->sport = p[0];
+		fib->dport = p[1];
+	}
+}
+
+static __always_inline int rt_route(l2_ctx *ctx)
+{
+	__u32 k = 0, in = ctx_ifindex(ctx), len = ctx_len(ctx), mtu = 0;
+	struct rt_config *cfg = bpf_map_lookup_elem(&rt_config, &k);
+	struct bpf_fib_lookup fib = {};
+	struct rt_policy_key pk;
+	struct rt_policy *pol;
+	struct bpf_redir_neigh nh = {};
+	struct ipv6hdr ip6;
+	struct iphdr ip4;
+	__be16 proto, old, new;
+	__u8 ttl;
+	long rc;
+	int v6;
+
+	if (!cfg || !bpf_map_lookup_elem(&rt_ports, &in))
+		return TC_ACT_OK; /* not a port of this router */
+	if (ctx_load(ctx, 12, &proto, 2))
+		return rt_to_kernel(RT_TO_KERNEL_LOCAL);
+	v6 = proto == bpf_htons(ETH_P_IPV6);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (ctx_load(ctx, 14, &ip4, sizeof(ip4)) || ip4.version != 4 || ip4.ihl < 5 ||
+		    bpf_ntohs(ip4.tot_len) < 20 || 14 + bpf_ntohs(ip4.tot_len) > len) {
+			rt_count(RT_DROP_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		if (ip4.ihl != 5)
+			return rt_to_kernel(RT_TO_KERNEL_OTHER); /* options: the kernel's (record route and the like) */
+		fib.family = AF_INET;
+		fib.tos = ip4.tos;
+		fib.l4_protocol = ip4.protocol;
+		fib.tot_len = bpf_ntohs(ip4.tot_len);
+		fib.ipv4_src = ip4.saddr;
+		fib.ipv4_dst = ip4.daddr;
+		if (!(ip4.frag_off & bpf_htons(0x1fff)))
+			rt_ports_of(ctx, 14 + 20, ip4.protocol, &fib);
+		ttl = ip4.ttl;
+	} else if (v6) {
+		if (ctx_load(ctx, 14, &ip6, sizeof(ip6)) || ip6.version != 6 || 14 + 40 + bpf_ntohs(ip6.payload_len) > len) {
+			rt_count(RT_DROP_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		fib.family = AF_INET6;
+		fib.flowinfo = *(__be32 *)&ip6 & bpf_htonl(0x0fffffff);
+		fib.l4_protocol = ip6.nexthdr;
+		fib.tot_len = 40 + bpf_ntohs(ip6.payload_len);
+		__builtin_memcpy(fib.ipv6_src, &ip6.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6.daddr, 16);
+		rt_ports_of(ctx, 14 + 40, ip6.nexthdr, &fib);
+		ttl = ip6.hop_limit;
+	} else {
+		return rt_to_kernel(RT_TO_KERNEL_LOCAL); /* ARP and the like */
+	}
+	if (ctx_gso_size(ctx))
+		fib.tot_len = 0; /* each segment is checked below, not the whole */
+	fib.ifindex = in; /* the original input: `ip rule iif` sees it */
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		break;
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return rt_to_kernel(RT_TO_KERNEL_NO_ROUTE);
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return rt_to_kernel(RT_TO_KERNEL_LOCAL); /* for the box itself */
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return rt_to_kernel(RT_TO_KERNEL_FRAG);
+	default:
+		return rt_to_kernel(RT_TO_KERNEL_OTHER); /* forwarding off on the port, LWT, ... */
+	}
+	if (ttl <= 1)
+		return rt_to_kernel(RT_TO_KERNEL_TTL);
+	if (ctx_gso_size(ctx) && bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, BPF_MTU_CHK_SEGS))
+		return rt_to_kernel(RT_TO_KERNEL_FRAG);
+
+	pk.in = in;
+	pk.out = fib.ifindex;
+	pol = bpf_map_lookup_elem(&rt_policy, &pk);
+	if (!pol) {
+		pk.out = 0;
+		pol = bpf_map_lookup_elem(&rt_policy, &pk);
+	}
+	if (pol && pol->action == RT_DROP) {
+		rt_count(RT_DROP_POLICY);
+		return TC_ACT_SHOT;
+	}
+
+	if (v6) {
+		ttl--;
+		if (ctx_store(ctx, 14 + 7, &ttl, 1)) /* no header checksum; skb->csum kept right */
+			return TC_ACT_SHOT;
+	} else {
+		/* TTL and the header checksum change together: the header's sum, and skb->csum, stay */
+		old = *(__be16 *)&ip4.ttl;
+		ip4.ttl--;
+		new = *(__be16 *)&ip4.ttl;
+		ip4.check = l2_csum_replace16(ip4.check, old, new);
+		if (ctx_store_raw(ctx, 14 + 8, &ip4.ttl, 1) || ctx_store_raw(ctx, 14 + 10, &ip4.check, 2))
+			return TC_ACT_SHOT;
+	}
+	if (cfg->flags & RT_F_MARK_IIF)
+		ctx->mark = in;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		rt_count(RT_FORWARDED_NEIGH);
+		if (v6) {
+			nh.nh_family = AF_INET6;
+			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
+		} else {
+			nh.nh_family = AF_INET;
+			nh.ipv4_nh = fib.ipv4_dst;
+		}
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	}
+	if (ctx_store_raw(ctx, 0, fib.dmac, 6) || ctx_store_raw(ctx, 6, fib.smac, 6))
+		return TC_ACT_SHOT;
+	rt_count(RT_FORWARDED);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+#endif /* L2BPF_ROUTE_H */
