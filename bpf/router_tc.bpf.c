@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* TC ingress entry (tcx link) for every port of a routing instance (issue
- * 10): stage two, the route, of lib/route.h. */
+ * 10): stage one (NAT, lib/nat.h) then stage two (the route, lib/route.h). */
 #define L2_HOOK_TC
-#include "include/csum_fold.h"
 #include "lib/route.h"
 
 SEC("tc")

@@ -39,10 +39,37 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rt_counts SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_NAT_RULES);
+	__type(key, __u32);
+	__type(value, struct rt_snat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rt_snat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_NAT_RULES);
+	__type(key, __u32);
+	__type(value, struct rt_dnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rt_dnat SEC(".maps");
+
+/* The connection table, both directions of each connection; LRU: a full
+ * table evicts the least recently used, it never refuses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RT_CT_DEFAULT);
+	__type(key, struct rt_tuple);
+	__type(value, struct rt_ct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rt_conns SEC(".maps");
+
 /* Anchors the enums in BTF for TypeScript. */
 enum rt_limits rt_limits_btf;
 enum rt_count rt_count_btf;
 enum rt_flags rt_flags_btf;
 enum rt_action rt_action_btf;
+enum rt_ct_state rt_ct_state_btf;
 
 #endif

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Map layouts of the routing instance (issue 10, seed 004: NAT first, then
- * route, the original input interface kept). Stage two, the route, is here
- * so far: a FIB lookup for the packet with the port it came in on as the
- * lookup's input (so `ip rule iif` applies), policy by that port, and the
- * port carried on in skb->mark when asked. Same conventions as
- * l2bpf_types.h: fixed widths, explicit padding, enums for BTF. */
+ * route, the original input interface kept). Stage one: a connection table
+ * in place of the kernel's conntrack, SNAT/masquerade and DNAT (IPv4: TCP,
+ * UDP, ICMP echo). Stage two: a FIB lookup for the translated packet with
+ * the port it came in on as the lookup's input (so `ip rule iif` applies),
+ * policy by that port, and the port carried on in skb->mark when asked.
+ * Same conventions as l2bpf_types.h: fixed widths, explicit padding, enums
+ * for BTF. */
 #ifndef L2BPF_ROUTER_TYPES_H
 #define L2BPF_ROUTER_TYPES_H
 
@@ -14,6 +16,9 @@
 enum rt_limits {
 	RT_MAX_PORTS = 64,
 	RT_POLICY_MAX = 4096,
+	RT_NAT_RULES = 32,         /* SNAT rules, and DNAT rules, each */
+	RT_CT_DEFAULT = 262144,    /* connection table entries (two per connection) */
+	RT_PORT_TRIES = 8,         /* random source ports tried after the original is taken */
 };
 
 /* What the router did with a packet; every packet counts once. "to kernel"
@@ -29,6 +34,14 @@ enum rt_count {
 	RT_TO_KERNEL_OTHER,        /* forwarding off, an option or extension the fast path leaves alone */
 	RT_DROP_POLICY,            /* a policy rule on the original input port says drop */
 	RT_DROP_MALFORMED,         /* a header claims more bytes than the packet has */
+	RT_NAT_NEW_SNAT,           /* a connection source-translated (masquerade or address) */
+	RT_NAT_NEW_DNAT,           /* a connection destination-translated (port forward) */
+	RT_NAT_XLATE,              /* a packet of a known connection translated */
+	RT_NAT_PORT_KEPT,          /* SNAT kept the connection's own source port */
+	RT_NAT_PORT_COLLISION,     /* SNAT's port was taken: another one tried */
+	RT_DROP_NAT_EXHAUSTED,     /* SNAT found no free port in RT_PORT_TRIES tries */
+	RT_DROP_NAT_NO_ADDR,       /* masquerade out of a port with no IPv4 address */
+	RT_NAT_EXPIRED,            /* a connection found past its timeout: started again */
 	RT_COUNT__MAX,
 };
 
@@ -39,13 +52,69 @@ enum rt_flags {
 /* Key 0: the instance's settings. */
 struct rt_config {
 	__u32 flags;               /* enum rt_flags */
+	__u16 port_min, port_max;  /* SNAT source ports (host order) */
+	__u32 n_snat, n_dnat;      /* rules in rt_snat / rt_dnat, in order */
+	__u32 udp_timeout;         /* seconds, as conntrack's */
+	__u32 tcp_established;
+	__u32 tcp_closing;         /* after FIN or RST */
+	__u32 tcp_syn;             /* before the reply */
+	__u32 icmp_timeout;
 	__u32 pad;
 };
 
 /* One per port of the instance, by ifindex. */
 struct rt_port {
-	__u32 index;               /* position in the config's ports list */
-	__u32 pad;
+	__u32 index;               /* position in the config's ports list: bit index of in_ports */
+	l2_ipv4 addr4;             /* masquerade's address out of this port (0: none) */
+};
+
+/* A SNAT rule: connections from in_ports (bit per port index; all bits:
+ * any) routed out of `out` (0: any) whose source is in src/src_mask get
+ * source to_min..to_max, or the out port's address (masquerade, to_min 0). */
+struct rt_snat {
+	__u64 in_ports;
+	l2_ifindex out;
+	l2_ipv4 src, src_mask;
+	l2_ipv4 to_min, to_max;    /* network order; 0: masquerade */
+	__u8 proto;                /* 0: any */
+	__u8 pad[3];
+};
+
+/* A DNAT rule (port forward): connections from in_ports to dst (and
+ * dport, 0: any) of proto (0: any) go to to_addr (and to_port, 0: same). */
+struct rt_dnat {
+	__u64 in_ports;
+	l2_ipv4 dst;
+	l2_ipv4 to_addr;
+	__u16 dport, to_port;      /* host order */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* A connection as packets carry it. ICMP echo: request (id, 0), reply (0, id). */
+struct rt_tuple {
+	l2_ipv4 saddr, daddr;
+	__be16 sport, dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+enum rt_ct_state {
+	RT_CT_NEW = 0,             /* seen one way */
+	RT_CT_ESTABLISHED = 1,     /* seen both ways */
+	RT_CT_CLOSING = 2,         /* TCP FIN or RST seen */
+};
+
+/* Per direction of a connection: what its packets become. */
+struct rt_ct {
+	struct rt_tuple to;        /* the tuple after translation */
+	l2_ifindex iif;            /* the port the connection's first packet came in on */
+	__u8 reply;                /* 1: this is the reply direction */
+	__u8 state;                /* enum rt_ct_state, kept on both entries */
+	__u8 nat;                  /* bit 0: SNAT, bit 1: DNAT */
+	__u8 pad;
+	__u64 last_ns;             /* CLOCK_MONOTONIC of the last packet, either way */
+	__u64 packets, bytes;      /* this direction */
 };
 
 /* A policy rule: traffic that came in on `in` and is routed out of `out`

@@ -24,7 +24,9 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
 #include "include/ctx.h"
+#include "include/csum_fold.h"
 #include "router_maps.bpf.h"
+#include "lib/nat.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -59,6 +61,148 @@ static __always_inline void rt_ports_of(l2_ctx *ctx, __u32 l4, __u8 proto, struc
 	}
 }
 
+/* The output port the FIB gives a new connection (after DNAT), for SNAT's
+ * `out`; 0 when it has none (stage two answers for it then). */
+static __always_inline __u32 rt_out_port(l2_ctx *ctx, __u32 in, const struct iphdr *ip4, const struct rt_tuple *t)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	fib.family = AF_INET;
+	fib.tos = ip4->tos;
+	fib.l4_protocol = t->proto;
+	fib.ipv4_src = t->saddr;
+	fib.ipv4_dst = t->daddr;
+	if (t->proto != IPPROTO_ICMP) {
+		fib.sport = t->sport;
+		fib.dport = t->dport;
+	}
+	fib.ifindex = in;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex : 0;
+}
+
+/* A source port (ICMP: echo id) for SNAT's next try, in the configured range. */
+static __always_inline __be16 rt_pick_port(const struct rt_config *cfg)
+{
+	__u32 lo = cfg->port_min ? cfg->port_min : 1024, hi = cfg->port_max >= lo ? cfg->port_max : 65535;
+
+	return bpf_htons(lo + bpf_get_prandom_u32() % (hi - lo + 1));
+}
+
+/* Stage one for an IPv4 packet: translate a known connection, or make one
+ * when a rule says so. The packet is rewritten in place and *ip4 read again
+ * (addresses and checksum). 0: go on to the route; else the verdict (a
+ * drop, counted). */
+static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, const struct rt_port *port, __u32 in, struct iphdr *ip4)
+{
+	struct rt_ct *ct, *peer, nct = {};
+	struct rt_tuple t, r;
+	struct rt_pkt p;
+	__u64 now = bpf_ktime_get_ns(), tmo;
+	l2_ipv4 lo = 0, hi = 0;
+	int dnat, snat;
+	__u32 i, out;
+	__u8 st;
+
+	if (rt_parse4(ctx, ip4, &p))
+		return 0;
+	ct = bpf_map_lookup_elem(&rt_conns, &p.t);
+	if (ct) {
+		tmo = rt_timeout_ns(cfg, p.t.proto, ct->state);
+		if (now - ct->last_ns > tmo) {
+			/* the other direction may have kept it alive */
+			rt_reverse(&ct->to, &r);
+			peer = bpf_map_lookup_elem(&rt_conns, &r);
+			if (!peer || now - peer->last_ns > tmo) {
+				bpf_map_delete_elem(&rt_conns, &p.t);
+				bpf_map_delete_elem(&rt_conns, &r);
+				rt_count(RT_NAT_EXPIRED);
+				ct = 0;
+			}
+		}
+	}
+	if (ct) {
+		st = ct->state;
+		if (p.t.proto == IPPROTO_TCP && (p.tcp_flags & (RT_TCP_FIN | RT_TCP_RST)))
+			st = RT_CT_CLOSING;
+		else if (st == RT_CT_NEW && ct->reply)
+			st = RT_CT_ESTABLISHED;
+		if (st != ct->state) {
+			ct->state = st;
+			rt_reverse(&ct->to, &r);
+			peer = bpf_map_lookup_elem(&rt_conns, &r);
+			if (peer)
+				peer->state = st;
+		}
+		ct->last_ns = now;
+		__sync_fetch_and_add(&ct->packets, 1);
+		__sync_fetch_and_add(&ct->bytes, ctx_len(ctx));
+		t = ct->to;
+		if (rt_rewrite(ctx, &p, &t)) {
+			rt_count(RT_DROP_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		rt_count(RT_NAT_XLATE);
+		return ctx_load(ctx, 14, ip4, sizeof(*ip4)) ? TC_ACT_SHOT : 0; /* the header as it now is */
+	}
+
+	/* a new connection: DNAT on its way in, then SNAT by where it is routed */
+	t = p.t;
+	dnat = rt_match_dnat(cfg, port->index, &t);
+	out = rt_out_port(ctx, in, ip4, &t);
+	snat = out ? rt_match_snat(cfg, port->index, out, &t, &lo, &hi) : 0;
+	if (snat < 0) {
+		rt_count(RT_DROP_NAT_NO_ADDR);
+		return TC_ACT_SHOT;
+	}
+	if (!dnat && !snat)
+		return 0; /* plain routing: no connection kept */
+	if (snat)
+		t.saddr = lo == hi ? lo : bpf_htonl(bpf_ntohl(lo) + bpf_ntohl(p.t.saddr) % (bpf_ntohl(hi) - bpf_ntohl(lo) + 1));
+	nct.iif = in;
+	nct.nat = (snat ? 1 : 0) | (dnat ? 2 : 0);
+	nct.last_ns = now;
+	nct.state = RT_CT_NEW;
+	/* the reply direction first: its tuple must be free (BPF_NOEXIST), or SNAT picks another port */
+	rt_reverse(&p.t, &nct.to);
+	nct.reply = 1;
+	for (i = 0; i <= RT_PORT_TRIES; i++) {
+		if (i > 0)
+			t.sport = rt_pick_port(cfg); /* ICMP: the echo id */
+		rt_reverse(&t, &r);
+		if (!bpf_map_update_elem(&rt_conns, &r, &nct, snat ? BPF_NOEXIST : BPF_ANY))
+			break;
+		if (!snat)
+			i = RT_PORT_TRIES + 1; /* DNAT alone and the map refused: nothing else to try */
+		else
+			rt_count(RT_NAT_PORT_COLLISION);
+	}
+	if (i > RT_PORT_TRIES) {
+		rt_count(RT_DROP_NAT_EXHAUSTED);
+		return TC_ACT_SHOT;
+	}
+	if (snat && i == 0)
+		rt_count(RT_NAT_PORT_KEPT);
+	nct.to = t;
+	nct.reply = 0;
+	nct.packets = 1;
+	nct.bytes = ctx_len(ctx);
+	if (bpf_map_update_elem(&rt_conns, &p.t, &nct, BPF_ANY)) {
+		bpf_map_delete_elem(&rt_conns, &r);
+		rt_count(RT_DROP_NAT_EXHAUSTED);
+		return TC_ACT_SHOT;
+	}
+	if (rt_rewrite(ctx, &p, &t)) {
+		rt_count(RT_DROP_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	rt_count(snat ? RT_NAT_NEW_SNAT : RT_NAT_NEW_DNAT);
+	if (snat && dnat)
+		rt_count(RT_NAT_NEW_DNAT);
+	return ctx_load(ctx, 14, ip4, sizeof(*ip4)) ? TC_ACT_SHOT : 0;
+}
+
 static __always_inline int rt_route(l2_ctx *ctx)
 {
 	__u32 k = 0, in = ctx_ifindex(ctx), len = ctx_len(ctx), mtu = 0;
@@ -74,7 +218,10 @@ static __always_inline int rt_route(l2_ctx *ctx)
 	long rc;
 	int v6;
 
-	if (!cfg || !bpf_map_lookup_elem(&rt_ports, &in))
+	struct rt_port *port = bpf_map_lookup_elem(&rt_ports, &in);
+	int r;
+
+	if (!cfg || !port)
 		return TC_ACT_OK; /* not a port of this router */
 	if (ctx_load(ctx, 12, &proto, 2))
 		return rt_to_kernel(RT_TO_KERNEL_LOCAL);
@@ -87,6 +234,9 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		}
 		if (ip4.ihl != 5)
 			return rt_to_kernel(RT_TO_KERNEL_OTHER); /* options: the kernel's (record route and the like) */
+		r = rt_nat4(ctx, cfg, port, in, &ip4); /* stage one; then the route for what it made */
+		if (r)
+			return r;
 		fib.family = AF_INET;
 		fib.tos = ip4.tos;
 		fib.l4_protocol = ip4.protocol;

@@ -6,21 +6,32 @@
 //   lan0 192.0.2.1/26, 2001:db8:1::1/64     wan0 203.0.113.1/24, 2001:db8:2::1/64
 //   lan1 192.0.2.65/26                       gateways 203.0.113.2 (main), .3 (table 100 for iif lan1)
 // 192.0.2.200 stands for a host out on the WAN (off-link: through the gateway).
+// Stage one (NAT) rules: masquerade lan0+lan1 -> wan0 for 192.0.2.0/24; a port
+// forward of wan0's 203.0.113.1:8080/tcp to the LAN server 192.0.2.10:80.
 import { execFileSync } from 'child_process';
 import * as bpf from '../../src/bpf/libbpf';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { LoadedObject, SKB, skbCtx, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../helpers/wire';
 import { csum, pkt, withIpCsum } from '../helpers/packet';
+import { formatJson } from '../../src/btf';
 
 const NS = `rt${process.pid % 100000}`;
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const ipn = (...a: string[]) => sh('ip', '-n', NS, ...a);
 const GW_MAIN = '02:00:00:00:00:02', GW_T100 = '02:00:00:00:00:03', GW6 = '02:00:00:00:00:06';
+const LAN10 = '02:00:00:00:00:0a', LAN11 = '02:00:00:00:00:0b', LAN70 = '02:00:00:00:00:46';
 const MARK_OFF = 8; // __sk_buff.mark (uapi linux/bpf.h)
 let o: LoadedObject;
 const idx: Record<string, number> = {};
 let wanMac = '';
 
+/** rt_config as an instance would have it; no NAT rules unless nat is set. */
+function config(over: Record<string, number> = {}): void {
+  o.map('rt_config').update(0, {
+    flags: 0, port_min: 1024, port_max: 65535, n_snat: 0, n_dnat: 0,
+    udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0, ...over,
+  });
+}
 function counts(): Record<string, number> {
   const m = o.map('rt_counts'), out: Record<string, number> = {};
   for (const [v, n] of m.btf!.enumNames('rt_count')) {
@@ -41,6 +52,34 @@ const v4 = (src: string, dst: string, opts: { ttl?: number; len?: number; df?: b
   if (opts.df) f.writeUInt16BE(0x4000, 14 + 6);
   return withIpCsum(f);
 };
+/** A TCP or ICMP echo frame (checksums valid). */
+const tcp4 = (src: string, dst: string, sport: number, dport: number, flags: number) => {
+  const t = Buffer.alloc(20); t.writeUInt16BE(sport, 0); t.writeUInt16BE(dport, 2); t.writeUInt32BE(1000, 4); t[12] = 5 << 4; t[13] = flags; t.writeUInt16BE(65535, 14);
+  return withL4Csum(withIpCsum(pkt().eth('02:00:5e:00:53:01', '02:00:00:00:00:10', 0x0800).ipv4(src, dst, 6, 20).bytes(t).build()));
+};
+const echo4 = (src: string, dst: string, type: number, id: number) => {
+  const e = Buffer.alloc(16); e[0] = type; e.writeUInt16BE(id, 4); e.writeUInt16BE(1, 6);
+  e.writeUInt16BE(csum(e), 2);
+  return withIpCsum(pkt().eth('02:00:5e:00:53:01', '02:00:00:00:00:10', 0x0800).ipv4(src, dst, 1, 16).bytes(e).build());
+};
+/** The frame with its TCP/UDP checksum (IPv4 pseudo header) filled in. */
+function withL4Csum(f: Buffer): Buffer {
+  const g = Buffer.from(f), off = f[14 + 9] === 6 ? 16 : 6;
+  g.writeUInt16BE(0, 34 + off);
+  g.writeUInt16BE(l4sum(g), 34 + off);
+  return g;
+}
+/** TCP/UDP checksum over the IPv4 pseudo header and segment: 0 when it verifies. */
+function l4sum(f: Buffer): number {
+  const seg = f.subarray(34, 14 + f.readUInt16BE(16)), pseudo = Buffer.alloc(12);
+  f.copy(pseudo, 0, 26, 34); pseudo[9] = f[23]; pseudo.writeUInt16BE(seg.length, 10);
+  return csum(Buffer.concat([pseudo, seg]));
+}
+const addrs = (f: Buffer) => [[...f.subarray(26, 30)].join('.'), f.readUInt16BE(34), [...f.subarray(30, 34)].join('.'), f.readUInt16BE(36)];
+const udp4 = (src: string, dst: string, sport: number, dport: number) => {
+  const f = v4(src, dst); f.writeUInt16BE(sport, 34); f.writeUInt16BE(dport, 36);
+  return withL4Csum(withIpCsum(f));
+};
 
 beforeAll(() => {
   try { sh('ip', 'netns', 'del', NS); } catch { /* none */ }
@@ -57,6 +96,9 @@ beforeAll(() => {
   ipn('neigh', 'add', '203.0.113.2', 'lladdr', GW_MAIN, 'dev', 'wan0', 'nud', 'permanent');
   ipn('neigh', 'add', '203.0.113.3', 'lladdr', GW_T100, 'dev', 'wan0', 'nud', 'permanent');
   ipn('neigh', 'add', '2001:db8:2::2', 'lladdr', GW6, 'dev', 'wan0', 'nud', 'permanent');
+  ipn('neigh', 'add', '192.0.2.10', 'lladdr', LAN10, 'dev', 'lan0', 'nud', 'permanent');
+  ipn('neigh', 'add', '192.0.2.11', 'lladdr', LAN11, 'dev', 'lan0', 'nud', 'permanent');
+  ipn('neigh', 'add', '192.0.2.70', 'lladdr', LAN70, 'dev', 'lan1', 'nud', 'permanent');
   ipn('route', 'add', 'default', 'via', '203.0.113.2', 'dev', 'wan0');
   ipn('-6', 'route', 'add', 'default', 'via', '2001:db8:2::2', 'dev', 'wan0');
   ipn('route', 'add', 'default', 'via', '203.0.113.3', 'dev', 'wan0', 'table', '100');
@@ -67,8 +109,8 @@ beforeAll(() => {
   inNetns(NS, () => { for (const p of ['lan0', 'lan1', 'wan0', 'wan0p']) idx[p] = ifIndex(p); });
   wanMac = JSON.parse(ipn('-j', 'link', 'show', 'wan0'))[0].address;
   o = new LoadedObject('router_tc.bpf.o');
-  o.map('rt_config').update(0, { flags: 0, pad: 0 });
-  for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) o.map('rt_ports').update(idx[p], { index: i, pad: 0 });
+  config();
+  for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) o.map('rt_ports').update(idx[p], { index: i, addr4: p === 'wan0' ? '203.0.113.1' : '0.0.0.0' });
 });
 afterAll(() => {
   o?.close();
@@ -96,13 +138,13 @@ describe('stage two: the route, with the original input port', () => {
   test('mark_iif: the original input ifindex in skb->mark; without it the mark is left alone', () => {
     const before = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
     expect(before.ctx!.readUInt32LE(MARK_OFF)).toBe(0);
-    o.map('rt_config').update(0, { flags: 1, pad: 0 });
+    config({ flags: 1 });
     try {
       const r = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
       expect(r.retval).toBe(TC_ACT_REDIRECT);
       expect(r.ctx!.readUInt32LE(MARK_OFF)).toBe(idx.lan1);
     } finally {
-      o.map('rt_config').update(0, { flags: 0, pad: 0 });
+      config();
     }
   });
 
@@ -180,3 +222,128 @@ describe('stage two: the route, with the original input port', () => {
   });
 });
 
+describe('stage one: NAT, then the route of the translated packet', () => {
+  const MASQ = { in_ports: 0b011n, out: 0, src: '192.0.2.0', src_mask: '255.255.255.0', to_min: '0.0.0.0', to_max: '0.0.0.0', proto: 0, pad: [0, 0, 0] };
+  const FWD = { in_ports: 0b100n, dst: '203.0.113.1', to_addr: '192.0.2.10', dport: 8080, to_port: 80, proto: 6, pad: [0, 0, 0] };
+  const conn = (t: Buffer) => {
+    const m = o.map('rt_conns'), key = { saddr: [...t.subarray(26, 30)].join('.'), daddr: [...t.subarray(30, 34)].join('.'), sport: t.readUInt16LE(34), dport: t.readUInt16LE(36), proto: t[23], pad: [0, 0, 0] }; // __be16: the bytes as they are
+    const v = m.lookup(key as never);
+    return v ? formatJson(m.btf!, m.info.valueTypeId, v[0]) as Record<string, unknown> : undefined;
+  };
+  beforeEach(() => {
+    for (const e of [...o.map('rt_conns').entries()]) o.map('rt_conns').delete(e.key);
+    o.map('rt_snat').update(0, { ...MASQ, out: idx.wan0 });
+    o.map('rt_dnat').update(0, FWD);
+    config({ n_snat: 1, n_dnat: 1 });
+  });
+  afterAll(() => config());
+
+  test('masquerade: UDP out with wan0\'s address and the host\'s own port, the reply back to the host; checksums valid', () => {
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+    expect(r!.retval).toBe(TC_ACT_REDIRECT);
+    expect(addrs(r!.data)).toEqual(['203.0.113.1', 40000, '192.0.2.200', 53]);
+    expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
+    expect(mac(r!.data.subarray(0, 6))).toBe(GW_MAIN);
+    const back = udp4('192.0.2.200', '203.0.113.1', 53, 40000);
+    expect(delta(() => { r = run(back, 'wan0'); })).toEqual({ nat_xlate: 1, forwarded: 1 });
+    expect(addrs(r!.data)).toEqual(['192.0.2.200', 53, '192.0.2.10', 40000]);
+    expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
+    expect(mac(r!.data.subarray(0, 6))).toBe(LAN10); // routed to the LAN host after the translation
+    expect(r!.data[14 + 8]).toBe(63);
+  });
+
+  test('the connection keeps its original input port; a second host on the same port gets another one, its reply finds it', () => {
+    run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0');
+    expect(conn(udp4('192.0.2.10', '192.0.2.200', 40000, 53))).toMatchObject({ iif: idx.lan0, reply: 0, nat: 1 });
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(udp4('192.0.2.11', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_collision: 1, forwarded: 1 });
+    const [src, port] = addrs(r!.data);
+    expect(src).toBe('203.0.113.1');
+    expect(port).not.toBe(40000);
+    expect(port).toBeGreaterThanOrEqual(1024);
+    expect(l4sum(r!.data)).toBe(0);
+    const back = run(udp4('192.0.2.200', '203.0.113.1', 53, port as number), 'wan0');
+    expect(addrs(back.data)).toEqual(['192.0.2.200', 53, '192.0.2.11', 40000]);
+    expect(mac(back.data.subarray(0, 6))).toBe(LAN11);
+  });
+
+  test('TCP: SYN out, SYN-ACK back makes it established, a FIN closing; checksums valid both ways', () => {
+    const syn = run(tcp4('192.0.2.70', '192.0.2.200', 5555, 80, 0x02), 'lan1');
+    expect(addrs(syn.data)).toEqual(['203.0.113.1', 5555, '192.0.2.200', 80]);
+    expect(l4sum(syn.data)).toBe(0);
+    expect(mac(syn.data.subarray(0, 6))).toBe(GW_T100); // policy routing by the original input port, after NAT
+    const out = tcp4('192.0.2.70', '192.0.2.200', 5555, 80, 0x02);
+    expect(conn(out)).toMatchObject({ state: 0 });
+    const synack = run(tcp4('192.0.2.200', '203.0.113.1', 80, 5555, 0x12), 'wan0');
+    expect(addrs(synack.data)).toEqual(['192.0.2.200', 80, '192.0.2.70', 5555]);
+    expect(l4sum(synack.data)).toBe(0);
+    expect(conn(out)).toMatchObject({ state: 1 });
+    run(tcp4('192.0.2.70', '192.0.2.200', 5555, 80, 0x11), 'lan1');
+    expect(conn(out)).toMatchObject({ state: 2 });
+    expect(conn(tcp4('192.0.2.200', '203.0.113.1', 80, 5555, 0x10))).toMatchObject({ state: 2, reply: 1 });
+  });
+
+  test('ICMP echo by id: the request leaves with wan0\'s address, the reply comes back to the host; ICMP checksums valid', () => {
+    const req = run(echo4('192.0.2.10', '192.0.2.200', 8, 0x1234), 'lan0');
+    expect([...req.data.subarray(26, 30)].join('.')).toBe('203.0.113.1');
+    expect(req.data.readUInt16BE(34 + 4)).toBe(0x1234);
+    expect([csum(req.data.subarray(14, 34)), csum(req.data.subarray(34))]).toEqual([0, 0]);
+    const rep = run(echo4('192.0.2.200', '203.0.113.1', 0, 0x1234), 'wan0');
+    expect([...rep.data.subarray(30, 34)].join('.')).toBe('192.0.2.10');
+    expect(csum(rep.data.subarray(34))).toBe(0);
+    expect(mac(rep.data.subarray(0, 6))).toBe(LAN10);
+    // a second host with the same id gets another one, and its reply finds it
+    const req2 = run(echo4('192.0.2.11', '192.0.2.200', 8, 0x1234), 'lan0');
+    const id2 = req2.data.readUInt16BE(34 + 4);
+    expect(id2).not.toBe(0x1234);
+    expect(csum(req2.data.subarray(34))).toBe(0);
+    const rep2 = run(echo4('192.0.2.200', '203.0.113.1', 0, id2), 'wan0');
+    expect([...rep2.data.subarray(30, 34)].join('.')).toBe('192.0.2.11');
+    expect(rep2.data.readUInt16BE(34 + 4)).toBe(0x1234);
+  });
+
+  test('port forward: wan0\'s 203.0.113.1:8080 goes to the LAN server 192.0.2.10:80, its replies leave as 203.0.113.1:8080', () => {
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(tcp4('192.0.2.200', '203.0.113.1', 33333, 8080, 0x02), 'wan0'); })).toEqual({ nat_new_dnat: 1, forwarded: 1 });
+    expect(addrs(r!.data)).toEqual(['192.0.2.200', 33333, '192.0.2.10', 80]);
+    expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
+    expect(mac(r!.data.subarray(0, 6))).toBe(LAN10);
+    const rep = run(tcp4('192.0.2.10', '192.0.2.200', 80, 33333, 0x12), 'lan0');
+    expect(addrs(rep.data)).toEqual(['203.0.113.1', 8080, '192.0.2.200', 33333]);
+    expect([csum(rep.data.subarray(14, 34)), l4sum(rep.data)]).toEqual([0, 0]);
+    expect(mac(rep.data.subarray(0, 6))).toBe(GW_MAIN);
+    // the same port over UDP, or another port: no rule, the box's own (to the kernel)
+    expect(delta(() => run(udp4('192.0.2.200', '203.0.113.1', 33333, 8080), 'wan0'))).toEqual({ to_kernel_local: 1 });
+  });
+
+  test('exhaustion: with one port in the range and it taken, RT_PORT_TRIES more tries, then a counted drop', () => {
+    config({ n_snat: 1, n_dnat: 1, port_min: 2000, port_max: 2000 });
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 2000, 53), 'lan0'))).toEqual({ nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(udp4('192.0.2.11', '192.0.2.200', 2000, 53), 'lan0'); })).toEqual({ nat_port_collision: 9, drop_nat_exhausted: 1 });
+    expect(r!.retval).toBe(TC_ACT_SHOT);
+  });
+
+  test('masquerade out of a port without an address is a counted drop; traffic no rule names is routed untranslated, no connection kept', () => {
+    o.map('rt_ports').update(idx.wan0, { index: 2, addr4: '0.0.0.0' });
+    try {
+      expect(delta(() => expect(run(udp4('192.0.2.10', '192.0.2.200', 40001, 53), 'lan0').retval).toBe(TC_ACT_SHOT))).toEqual({ drop_nat_no_addr: 1 });
+    } finally {
+      o.map('rt_ports').update(idx.wan0, { index: 2, addr4: '203.0.113.1' });
+    }
+    const plain = udp4('192.0.2.200', '192.0.2.10', 53, 40002); // from the WAN straight to a LAN host: no rule
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(plain, 'wan0'); })).toEqual({ forwarded: 1 });
+    expect(addrs(r!.data)).toEqual(addrs(plain));
+    expect([...o.map('rt_conns').entries()].length).toBe(0);
+  });
+
+  test('a connection past its timeout starts again (UDP timeout 1 s)', async () => {
+    config({ n_snat: 1, n_dnat: 1, udp_timeout: 1 });
+    run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0');
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_xlate: 1, forwarded: 1 });
+    await new Promise((res) => setTimeout(res, 1100));
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_expired: 1, nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+  });
+});
