@@ -65,6 +65,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rt_conns SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rt_scratch);
+} rt_scratch SEC(".maps");
+
 /* Anchors the enums in BTF for TypeScript. */
 enum rt_limits rt_limits_btf;
 enum rt_count rt_count_btf;

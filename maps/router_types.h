@@ -36,12 +36,13 @@ enum rt_count {
 	RT_DROP_MALFORMED,         /* a header claims more bytes than the packet has */
 	RT_NAT_NEW_SNAT,           /* a connection source-translated (masquerade or address) */
 	RT_NAT_NEW_DNAT,           /* a connection destination-translated (port forward) */
-	RT_NAT_XLATE,              /* a packet of a known connection translated */
+	RT_NAT_XLATE,              /* a packet translated (a connection's first too) */
 	RT_NAT_PORT_KEPT,          /* SNAT kept the connection's own source port */
 	RT_NAT_PORT_COLLISION,     /* SNAT's port was taken: another one tried */
 	RT_DROP_NAT_EXHAUSTED,     /* SNAT found no free port in RT_PORT_TRIES tries */
 	RT_DROP_NAT_NO_ADDR,       /* masquerade out of a port with no IPv4 address */
 	RT_NAT_EXPIRED,            /* a connection found past its timeout: started again */
+	RT_NAT_ICMP_ERROR,         /* an ICMP error translated back with the connection it quotes */
 	RT_COUNT__MAX,
 };
 
@@ -132,6 +133,33 @@ enum rt_action {
 struct rt_policy {
 	__u32 action;              /* enum rt_action */
 	__u32 pad;
+};
+
+/* A packet's connection and where its L4 header is. */
+struct rt_pkt {
+	struct rt_tuple t;
+	__u32 l4;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u16 pad;
+};
+
+/* An ICMP error (unreachable, time exceeded, parameter problem) quoting a
+ * packet of a translated connection: what the quoted packet was before the
+ * translation, and where things sit. */
+struct rt_icmp_err {
+	struct rt_tuple quoted;    /* the quoted packet's tuple as it is */
+	struct rt_tuple orig;      /* ... and as it was sent, before NAT */
+	__u8 l4_csum;              /* the quoted TCP/UDP checksum is there to fix */
+	__u8 pad[3];
+};
+
+/* Per-CPU working space of one packet (the stack is too small for it). */
+struct rt_scratch {
+	struct rt_pkt p;           /* as it came */
+	struct rt_tuple to;        /* what stage one makes of it */
+	struct rt_icmp_err err;    /* an ICMP error's quoted connection */
+	struct rt_ct nct;          /* a new connection's entry */
 };
 
 #endif

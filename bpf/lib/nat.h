@@ -14,6 +14,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include "include/ctx.h"
+#include "include/csum_fold.h"
 #include "router_maps.bpf.h"
 
 #define RT_TCP_FIN 0x01
@@ -21,15 +22,6 @@
 #define RT_TCP_RST 0x04
 #define RT_ICMP_ECHO_REPLY 0
 #define RT_ICMP_ECHO 8
-
-/* A packet's connection and where its L4 header is. */
-struct rt_pkt {
-	struct rt_tuple t;
-	__u32 l4;
-	__u8 tcp_flags;
-	__u8 icmp_type;
-	__u16 pad;
-};
 
 /* The tuple of an IPv4 packet (header at 14, 20 bytes) NAT can translate:
  * 0, or -1 (another protocol, an ICMP error, a fragment). */
@@ -67,6 +59,96 @@ static __always_inline int rt_parse4(l2_ctx *ctx, const struct iphdr *ip4, struc
 		return 0;
 	}
 	return -1;
+}
+
+#define RT_ICMP_QUOTE (14 + 20 + 8)   /* the quoted IPv4 header */
+
+/* The tuple of the packet an ICMP error quotes (ICMP at 14 + 20), with the
+ * quoted header's own length checked. 0, or -1 when it is none we track. */
+static __always_inline int rt_parse_quote(l2_ctx *ctx, __u8 type, struct rt_tuple *q)
+{
+	struct iphdr qh;
+	__u8 b[8];
+
+	if (type != 3 && type != 11 && type != 12)
+		return -1;
+	if (ctx_load(ctx, RT_ICMP_QUOTE, &qh, sizeof(qh)) || qh.version != 4 || qh.ihl != 5 ||
+	    ctx_load(ctx, RT_ICMP_QUOTE + 20, b, 8))
+		return -1;
+	__builtin_memset(q, 0, sizeof(*q));
+	q->saddr = qh.saddr;
+	q->daddr = qh.daddr;
+	q->proto = qh.protocol;
+	if (qh.protocol == IPPROTO_TCP || qh.protocol == IPPROTO_UDP) {
+		__builtin_memcpy(&q->sport, b, 4);
+	} else if (qh.protocol == IPPROTO_ICMP && b[0] == RT_ICMP_ECHO) {
+		__builtin_memcpy(&q->sport, b + 4, 2);
+	} else if (qh.protocol == IPPROTO_ICMP && b[0] == RT_ICMP_ECHO_REPLY) {
+		__builtin_memcpy(&q->dport, b + 4, 2);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 1624 for a 32-bit field. */
+static __always_inline __u16 rt_csum_replace32(__u16 c, __be32 from, __be32 to)
+{
+	c = l2_csum_replace16(c, (__u16)from, (__u16)to);
+	return l2_csum_replace16(c, (__u16)(from >> 16), (__u16)(to >> 16));
+}
+
+/* Rewrites an ICMP error for the connection it quotes: the outer
+ * destination back to the real source, the quoted packet back to what that
+ * source sent (addresses, ports or echo id, its IPv4 and TCP/UDP checksums),
+ * the ICMP checksum along. Traceroute and PMTU discovery through the NAT. */
+static __always_inline int rt_rewrite_err(l2_ctx *ctx, const struct iphdr *ip4, const struct rt_icmp_err *e)
+{
+	__u32 q = RT_ICMP_QUOTE, l4 = RT_ICMP_QUOTE + 20, coff = 0;
+	__u16 ic, qc, lc = 0, nqc, nlc;
+	__be16 sp = e->orig.sport, dp = e->orig.dport;
+	int echo = e->quoted.proto == IPPROTO_ICMP;
+
+	if (ctx_load(ctx, 14 + 20 + 2, &ic, 2) || ctx_load(ctx, q + 10, &qc, 2))
+		return -1;
+	if (e->l4_csum) {
+		coff = l4 + (e->quoted.proto == IPPROTO_TCP ? 16 : 6);
+		if (ctx_load(ctx, coff, &lc, 2))
+			return -1;
+	}
+	/* the quoted header's checksum, and its TCP/UDP checksum (pseudo header + ports) */
+	nqc = rt_csum_replace32(rt_csum_replace32(qc, e->quoted.saddr, e->orig.saddr), e->quoted.daddr, e->orig.daddr);
+	nlc = lc;
+	if (e->l4_csum) {
+		nlc = rt_csum_replace32(rt_csum_replace32(lc, e->quoted.saddr, e->orig.saddr), e->quoted.daddr, e->orig.daddr);
+		nlc = l2_csum_replace16(l2_csum_replace16(nlc, e->quoted.sport, sp), e->quoted.dport, dp);
+	}
+	/* the ICMP checksum covers every byte changed inside it */
+	ic = rt_csum_replace32(rt_csum_replace32(ic, e->quoted.saddr, e->orig.saddr), e->quoted.daddr, e->orig.daddr);
+	ic = l2_csum_replace16(ic, qc, nqc);
+	if (echo) {
+		ic = l2_csum_replace16(ic, e->quoted.sport | e->quoted.dport, sp | dp); /* the id: one of them is 0 */
+	} else {
+		ic = l2_csum_replace16(l2_csum_replace16(ic, e->quoted.sport, sp), e->quoted.dport, dp);
+		ic = l2_csum_replace16(ic, lc, nlc);
+	}
+	if (ctx_store_raw(ctx, q + 12, &e->orig.saddr, 4) || ctx_store_raw(ctx, q + 16, &e->orig.daddr, 4) ||
+	    ctx_store_raw(ctx, q + 10, &nqc, 2))
+		return -1;
+	if (echo) {
+		sp |= dp;
+		if (ctx_store_raw(ctx, l4 + 4, &sp, 2))
+			return -1;
+	} else if (ctx_store_raw(ctx, l4, &sp, 2) || ctx_store_raw(ctx, l4 + 2, &dp, 2) ||
+		   (e->l4_csum && ctx_store_raw(ctx, coff, &nlc, 2))) {
+		return -1;
+	}
+	if (ctx_store_raw(ctx, 14 + 20 + 2, &ic, 2))
+		return -1;
+	/* the outer destination: the real source */
+	if (bpf_l3_csum_replace(ctx, 14 + 10, ip4->daddr, e->orig.saddr, 4))
+		return -1;
+	return ctx_store_raw(ctx, 14 + 16, &e->orig.saddr, 4) ? -1 : 0;
 }
 
 /* Where the L4 checksum sits, and whether it covers the addresses. */

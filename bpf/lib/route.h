@@ -28,6 +28,7 @@
 #include "router_maps.bpf.h"
 #include "lib/nat.h"
 
+#define RT_IP_DF 0x4000 /* IPv4 "don't fragment" */
 #ifndef AF_INET
 #define AF_INET 2
 #endif
@@ -79,7 +80,8 @@ static __always_inline __u32 rt_out_port(l2_ctx *ctx, __u32 in, const struct iph
 	}
 	fib.ifindex = in;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex : 0;
+	/* too big for it (tot_len 0: the helper checks the skb) still names the port */
+	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH || rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.ifindex : 0;
 }
 
 /* A source port (ICMP: echo id) for SNAT's next try, in the configured range. */
@@ -90,32 +92,58 @@ static __always_inline __be16 rt_pick_port(const struct rt_config *cfg)
 	return bpf_htons(lo + bpf_get_prandom_u32() % (hi - lo + 1));
 }
 
-/* Stage one for an IPv4 packet: translate a known connection, or make one
- * when a rule says so. The packet is rewritten in place and *ip4 read again
- * (addresses and checksum). 0: go on to the route; else the verdict (a
- * drop, counted). */
-static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, const struct rt_port *port, __u32 in, struct iphdr *ip4)
+/* Stage one for an IPv4 packet: find its connection, or make one when a
+ * rule says so; *to is what the packet is to become (1 returned in *xlate),
+ * applied by rt_nat_apply once the route says it leaves: what goes to the
+ * kernel instead (TTL, no route, frag-needed) goes untranslated, so the
+ * kernel's ICMP error reaches the real source (traceroute and PMTU discovery
+ * through the NAT). 0: go on to the route; else the verdict (a drop). */
+static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, const struct rt_port *port, __u32 in,
+				   const struct iphdr *ip4, struct rt_scratch *sc, int *xlate)
 {
-	struct rt_ct *ct, *peer, nct = {};
-	struct rt_tuple t, r;
-	struct rt_pkt p;
+	struct rt_tuple *to = &sc->to, t, r;
+	struct rt_icmp_err *err = &sc->err;
+	struct rt_ct *ct, *peer, *nct = &sc->nct;
+	struct rt_pkt *p = &sc->p;
 	__u64 now = bpf_ktime_get_ns(), tmo;
 	l2_ipv4 lo = 0, hi = 0;
 	int dnat, snat;
 	__u32 i, out;
+	__u16 tmp16;
 	__u8 st;
 
-	if (rt_parse4(ctx, ip4, &p))
+	*xlate = 0;
+	if (ip4->protocol == IPPROTO_ICMP && !(ip4->frag_off & bpf_htons(0x3fff)) && !ctx_load(ctx, 14 + 20, &st, 1) &&
+	    !rt_parse_quote(ctx, st, &err->quoted)) {
+		/* an error about a packet that left translated: the connection is found by its answer's tuple */
+		rt_reverse(&err->quoted, &r);
+		ct = bpf_map_lookup_elem(&rt_conns, &r);
+		if (!ct)
+			return 0; /* about nothing translated: routed as it is */
+		rt_reverse(&ct->to, &err->orig);
+		err->l4_csum = 0;
+		if (err->quoted.proto == IPPROTO_UDP)
+			err->l4_csum = !ctx_load(ctx, RT_ICMP_QUOTE + 20 + 6, &tmp16, 2) && tmp16;
+		else if (err->quoted.proto == IPPROTO_TCP)
+			err->l4_csum = ctx_len(ctx) >= RT_ICMP_QUOTE + 20 + 18;
+		__builtin_memset(to, 0, sizeof(*to));
+		to->saddr = ip4->saddr;
+		to->daddr = err->orig.saddr;
+		to->proto = IPPROTO_ICMP;
+		*xlate = 2;
 		return 0;
-	ct = bpf_map_lookup_elem(&rt_conns, &p.t);
+	}
+	if (rt_parse4(ctx, ip4, p))
+		return 0;
+	ct = bpf_map_lookup_elem(&rt_conns, &p->t);
 	if (ct) {
-		tmo = rt_timeout_ns(cfg, p.t.proto, ct->state);
+		tmo = rt_timeout_ns(cfg, p->t.proto, ct->state);
 		if (now - ct->last_ns > tmo) {
 			/* the other direction may have kept it alive */
 			rt_reverse(&ct->to, &r);
 			peer = bpf_map_lookup_elem(&rt_conns, &r);
 			if (!peer || now - peer->last_ns > tmo) {
-				bpf_map_delete_elem(&rt_conns, &p.t);
+				bpf_map_delete_elem(&rt_conns, &p->t);
 				bpf_map_delete_elem(&rt_conns, &r);
 				rt_count(RT_NAT_EXPIRED);
 				ct = 0;
@@ -124,7 +152,7 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	}
 	if (ct) {
 		st = ct->state;
-		if (p.t.proto == IPPROTO_TCP && (p.tcp_flags & (RT_TCP_FIN | RT_TCP_RST)))
+		if (p->t.proto == IPPROTO_TCP && (p->tcp_flags & (RT_TCP_FIN | RT_TCP_RST)))
 			st = RT_CT_CLOSING;
 		else if (st == RT_CT_NEW && ct->reply)
 			st = RT_CT_ESTABLISHED;
@@ -138,17 +166,13 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 		ct->last_ns = now;
 		__sync_fetch_and_add(&ct->packets, 1);
 		__sync_fetch_and_add(&ct->bytes, ctx_len(ctx));
-		t = ct->to;
-		if (rt_rewrite(ctx, &p, &t)) {
-			rt_count(RT_DROP_MALFORMED);
-			return TC_ACT_SHOT;
-		}
-		rt_count(RT_NAT_XLATE);
-		return ctx_load(ctx, 14, ip4, sizeof(*ip4)) ? TC_ACT_SHOT : 0; /* the header as it now is */
+		*to = ct->to;
+		*xlate = 1;
+		return 0;
 	}
 
 	/* a new connection: DNAT on its way in, then SNAT by where it is routed */
-	t = p.t;
+	t = p->t;
 	dnat = rt_match_dnat(cfg, port->index, &t);
 	out = rt_out_port(ctx, in, ip4, &t);
 	snat = out ? rt_match_snat(cfg, port->index, out, &t, &lo, &hi) : 0;
@@ -158,20 +182,21 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	}
 	if (!dnat && !snat)
 		return 0; /* plain routing: no connection kept */
+	__builtin_memset(nct, 0, sizeof(*nct));
 	if (snat)
-		t.saddr = lo == hi ? lo : bpf_htonl(bpf_ntohl(lo) + bpf_ntohl(p.t.saddr) % (bpf_ntohl(hi) - bpf_ntohl(lo) + 1));
-	nct.iif = in;
-	nct.nat = (snat ? 1 : 0) | (dnat ? 2 : 0);
-	nct.last_ns = now;
-	nct.state = RT_CT_NEW;
+		t.saddr = lo == hi ? lo : bpf_htonl(bpf_ntohl(lo) + bpf_ntohl(p->t.saddr) % (bpf_ntohl(hi) - bpf_ntohl(lo) + 1));
+	nct->iif = in;
+	nct->nat = (snat ? 1 : 0) | (dnat ? 2 : 0);
+	nct->last_ns = now;
+	nct->state = RT_CT_NEW;
 	/* the reply direction first: its tuple must be free (BPF_NOEXIST), or SNAT picks another port */
-	rt_reverse(&p.t, &nct.to);
-	nct.reply = 1;
+	rt_reverse(&p->t, &nct->to);
+	nct->reply = 1;
 	for (i = 0; i <= RT_PORT_TRIES; i++) {
 		if (i > 0)
 			t.sport = rt_pick_port(cfg); /* ICMP: the echo id */
 		rt_reverse(&t, &r);
-		if (!bpf_map_update_elem(&rt_conns, &r, &nct, snat ? BPF_NOEXIST : BPF_ANY))
+		if (!bpf_map_update_elem(&rt_conns, &r, nct, snat ? BPF_NOEXIST : BPF_ANY))
 			break;
 		if (!snat)
 			i = RT_PORT_TRIES + 1; /* DNAT alone and the map refused: nothing else to try */
@@ -184,23 +209,33 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	}
 	if (snat && i == 0)
 		rt_count(RT_NAT_PORT_KEPT);
-	nct.to = t;
-	nct.reply = 0;
-	nct.packets = 1;
-	nct.bytes = ctx_len(ctx);
-	if (bpf_map_update_elem(&rt_conns, &p.t, &nct, BPF_ANY)) {
+	nct->to = t;
+	nct->reply = 0;
+	nct->packets = 1;
+	nct->bytes = ctx_len(ctx);
+	if (bpf_map_update_elem(&rt_conns, &p->t, nct, BPF_ANY)) {
 		bpf_map_delete_elem(&rt_conns, &r);
 		rt_count(RT_DROP_NAT_EXHAUSTED);
-		return TC_ACT_SHOT;
-	}
-	if (rt_rewrite(ctx, &p, &t)) {
-		rt_count(RT_DROP_MALFORMED);
 		return TC_ACT_SHOT;
 	}
 	rt_count(snat ? RT_NAT_NEW_SNAT : RT_NAT_NEW_DNAT);
 	if (snat && dnat)
 		rt_count(RT_NAT_NEW_DNAT);
-	return ctx_load(ctx, 14, ip4, sizeof(*ip4)) ? TC_ACT_SHOT : 0;
+	*to = t;
+	*xlate = 1;
+	return 0;
+}
+
+/* Rewrites the packet as stage one decided (xlate 2: an ICMP error) and reads its header again. */
+static __always_inline int rt_nat_apply(l2_ctx *ctx, int xlate, const struct rt_pkt *p, const struct rt_tuple *to,
+					const struct rt_icmp_err *err, struct iphdr *ip4)
+{
+	if ((xlate == 2 ? rt_rewrite_err(ctx, ip4, err) : rt_rewrite(ctx, p, to)) || ctx_load(ctx, 14, ip4, sizeof(*ip4))) {
+		rt_count(RT_DROP_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	rt_count(xlate == 2 ? RT_NAT_ICMP_ERROR : RT_NAT_XLATE);
+	return 0;
 }
 
 static __always_inline int rt_route(l2_ctx *ctx)
@@ -219,9 +254,10 @@ static __always_inline int rt_route(l2_ctx *ctx)
 	int v6;
 
 	struct rt_port *port = bpf_map_lookup_elem(&rt_ports, &in);
-	int r;
+	struct rt_scratch *sc = bpf_map_lookup_elem(&rt_scratch, &k);
+	int r, xlate = 0;
 
-	if (!cfg || !port)
+	if (!cfg || !port || !sc)
 		return TC_ACT_OK; /* not a port of this router */
 	if (ctx_load(ctx, 12, &proto, 2))
 		return rt_to_kernel(RT_TO_KERNEL_LOCAL);
@@ -234,17 +270,21 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		}
 		if (ip4.ihl != 5)
 			return rt_to_kernel(RT_TO_KERNEL_OTHER); /* options: the kernel's (record route and the like) */
-		r = rt_nat4(ctx, cfg, port, in, &ip4); /* stage one; then the route for what it made */
+		r = rt_nat4(ctx, cfg, port, in, &ip4, sc, &xlate); /* stage one; the route is for what it makes */
 		if (r)
 			return r;
 		fib.family = AF_INET;
 		fib.tos = ip4.tos;
 		fib.l4_protocol = ip4.protocol;
 		fib.tot_len = bpf_ntohs(ip4.tot_len);
-		fib.ipv4_src = ip4.saddr;
-		fib.ipv4_dst = ip4.daddr;
-		if (!(ip4.frag_off & bpf_htons(0x1fff)))
+		fib.ipv4_src = xlate ? sc->to.saddr : ip4.saddr;
+		fib.ipv4_dst = xlate ? sc->to.daddr : ip4.daddr;
+		if (xlate == 1 && sc->to.proto != IPPROTO_ICMP) {
+			fib.sport = sc->to.sport;
+			fib.dport = sc->to.dport;
+		} else if (!xlate && !(ip4.frag_off & bpf_htons(0x1fff))) {
 			rt_ports_of(ctx, 14 + 20, ip4.protocol, &fib);
+		}
 		ttl = ip4.ttl;
 	} else if (v6) {
 		if (ctx_load(ctx, 14, &ip6, sizeof(ip6)) || ip6.version != 6 || 14 + 40 + bpf_ntohs(ip6.payload_len) > len) {
@@ -277,6 +317,9 @@ static __always_inline int rt_route(l2_ctx *ctx)
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
 		return rt_to_kernel(RT_TO_KERNEL_LOCAL); /* for the box itself */
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		/* with DF the kernel's frag-needed goes to the real source; without, the kernel fragments what NAT made */
+		if (xlate && !(ip4.frag_off & bpf_htons(RT_IP_DF)) && rt_nat_apply(ctx, xlate, &sc->p, &sc->to, &sc->err, &ip4))
+			return TC_ACT_SHOT;
 		return rt_to_kernel(RT_TO_KERNEL_FRAG);
 	default:
 		return rt_to_kernel(RT_TO_KERNEL_OTHER); /* forwarding off on the port, LWT, ... */
@@ -297,6 +340,8 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		rt_count(RT_DROP_POLICY);
 		return TC_ACT_SHOT;
 	}
+	if (xlate && rt_nat_apply(ctx, xlate, &sc->p, &sc->to, &sc->err, &ip4))
+		return TC_ACT_SHOT;
 
 	if (v6) {
 		ttl--;

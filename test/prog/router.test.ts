@@ -240,7 +240,7 @@ describe('stage one: NAT, then the route of the translated packet', () => {
 
   test('masquerade: UDP out with wan0\'s address and the host\'s own port, the reply back to the host; checksums valid', () => {
     let r: ReturnType<typeof run> | undefined;
-    expect(delta(() => { r = run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+    expect(delta(() => { r = run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
     expect(r!.retval).toBe(TC_ACT_REDIRECT);
     expect(addrs(r!.data)).toEqual(['203.0.113.1', 40000, '192.0.2.200', 53]);
     expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
@@ -257,7 +257,7 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0');
     expect(conn(udp4('192.0.2.10', '192.0.2.200', 40000, 53))).toMatchObject({ iif: idx.lan0, reply: 0, nat: 1 });
     let r: ReturnType<typeof run> | undefined;
-    expect(delta(() => { r = run(udp4('192.0.2.11', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_collision: 1, forwarded: 1 });
+    expect(delta(() => { r = run(udp4('192.0.2.11', '192.0.2.200', 40000, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_collision: 1, nat_xlate: 1, forwarded: 1 });
     const [src, port] = addrs(r!.data);
     expect(src).toBe('203.0.113.1');
     expect(port).not.toBe(40000);
@@ -305,7 +305,7 @@ describe('stage one: NAT, then the route of the translated packet', () => {
 
   test('port forward: wan0\'s 203.0.113.1:8080 goes to the LAN server 192.0.2.10:80, its replies leave as 203.0.113.1:8080', () => {
     let r: ReturnType<typeof run> | undefined;
-    expect(delta(() => { r = run(tcp4('192.0.2.200', '203.0.113.1', 33333, 8080, 0x02), 'wan0'); })).toEqual({ nat_new_dnat: 1, forwarded: 1 });
+    expect(delta(() => { r = run(tcp4('192.0.2.200', '203.0.113.1', 33333, 8080, 0x02), 'wan0'); })).toEqual({ nat_new_dnat: 1, nat_xlate: 1, forwarded: 1 });
     expect(addrs(r!.data)).toEqual(['192.0.2.200', 33333, '192.0.2.10', 80]);
     expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
     expect(mac(r!.data.subarray(0, 6))).toBe(LAN10);
@@ -317,9 +317,72 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect(delta(() => run(udp4('192.0.2.200', '203.0.113.1', 33333, 8080), 'wan0'))).toEqual({ to_kernel_local: 1 });
   });
 
+  test('traceroute and PMTU through the NAT: TTL 1 or DF-and-too-big go to the kernel untranslated (its ICMP error reaches the real source); without DF the kernel fragments the translated packet', () => {
+    const ttl1 = udp4('192.0.2.10', '192.0.2.200', 41000, 33434); ttl1[14 + 8] = 1;
+    const f1 = withIpCsum(ttl1);
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(f1, 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, to_kernel_ttl: 1 });
+    expect(r!.retval).toBe(TC_ACT_OK);
+    expect(r!.data).toEqual(f1);
+    ipn('link', 'set', 'wan0', 'mtu', '1400');
+    try {
+      const big = (df: boolean) => { const f = v4('192.0.2.10', '192.0.2.200', { len: 1450, df }); f.writeUInt16BE(41001, 34); return withL4Csum(withIpCsum(f)); };
+      const withDf = big(true);
+      expect(delta(() => { r = run(withDf, 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, to_kernel_frag: 1 });
+      expect(r!.data).toEqual(withDf);
+      expect(delta(() => { r = run(big(false), 'lan0'); })).toEqual({ nat_xlate: 1, to_kernel_frag: 1 });
+      expect(r!.retval).toBe(TC_ACT_OK);
+      expect(addrs(r!.data)).toEqual(['203.0.113.1', 41001, '192.0.2.200', 53]);
+      expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
+    } finally {
+      ipn('link', 'set', 'wan0', 'mtu', '1500');
+    }
+  });
+
+  test('ICMP errors from the WAN quoting a translated packet go back to the host, the quote as the host sent it; every checksum valid', () => {
+    run(udp4('192.0.2.11', '192.0.2.200', 40000, 53), 'lan0'); // takes port 40000, so the next one is moved
+    const sent = udp4('192.0.2.10', '192.0.2.200', 40000, 53);
+    const left = run(sent, 'lan0').data;
+    const port = left.readUInt16BE(34);
+    expect(port).not.toBe(40000);
+    const error = (type: number, quote: Buffer, dst = '203.0.113.1') => {
+      const icmp = Buffer.concat([Buffer.from([type, 0, 0, 0, 0, 0, 0, 0]), quote]);
+      icmp.writeUInt16BE(csum(icmp), 2);
+      return withIpCsum(pkt().eth('02:00:5e:00:53:01', GW_MAIN, 0x0800).ipv4('192.0.2.201', dst, 1, icmp.length).bytes(icmp).build());
+    };
+    for (const type of [11, 3]) {
+      let r: ReturnType<typeof run> | undefined;
+      expect(delta(() => { r = run(error(type, left.subarray(14)), 'wan0'); })).toEqual({ nat_icmp_error: 1, forwarded: 1 });
+      const out = r!.data;
+      expect(r!.retval).toBe(TC_ACT_REDIRECT);
+      expect(mac(out.subarray(0, 6))).toBe(LAN10);
+      expect([...out.subarray(30, 34)].join('.')).toBe('192.0.2.10');
+      expect([csum(out.subarray(14, 34)), csum(out.subarray(34))]).toEqual([0, 0]);
+      const quote = out.subarray(42);
+      expect(quote.subarray(0, 8)).toEqual(sent.subarray(14, 22)); // version .. TTL as the host sent it
+      expect(addrs(Buffer.concat([Buffer.alloc(14), quote.subarray(0, 28)]))).toEqual(['192.0.2.10', 40000, '192.0.2.200', 53]);
+      expect(csum(quote.subarray(0, 20))).toBe(0);
+      expect(l4sum(Buffer.concat([Buffer.alloc(14), quote]))).toBe(0); // the quoted UDP datagram verifies again
+    }
+    // an echo request that left with a new id: the error comes back with the host's id
+    run(echo4('192.0.2.11', '192.0.2.200', 8, 0x4242), 'lan0');
+    const req = echo4('192.0.2.10', '192.0.2.200', 8, 0x4242);
+    const reqOut = run(req, 'lan0').data;
+    expect(reqOut.readUInt16BE(38)).not.toBe(0x4242);
+    const back = run(error(11, reqOut.subarray(14)), 'wan0').data;
+    expect([...back.subarray(30, 34)].join('.')).toBe('192.0.2.10');
+    expect(back.readUInt16BE(42 + 20 + 4)).toBe(0x4242);
+    expect([csum(back.subarray(34)), csum(back.subarray(42, 62))]).toEqual([0, 0]);
+    // an error quoting nothing translated is routed as it is
+    const stray = error(3, udp4('203.0.113.1', '192.0.2.200', 1111, 53).subarray(14), '192.0.2.10');
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(stray, 'wan0'); })).toEqual({ forwarded: 1 });
+    expect(r!.data.subarray(14 + 12)).toEqual(stray.subarray(14 + 12)); // all but the TTL and the header checksum
+  });
+
   test('exhaustion: with one port in the range and it taken, RT_PORT_TRIES more tries, then a counted drop', () => {
     config({ n_snat: 1, n_dnat: 1, port_min: 2000, port_max: 2000 });
-    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 2000, 53), 'lan0'))).toEqual({ nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 2000, 53), 'lan0'))).toEqual({ nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
     let r: ReturnType<typeof run> | undefined;
     expect(delta(() => { r = run(udp4('192.0.2.11', '192.0.2.200', 2000, 53), 'lan0'); })).toEqual({ nat_port_collision: 9, drop_nat_exhausted: 1 });
     expect(r!.retval).toBe(TC_ACT_SHOT);
@@ -344,6 +407,6 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0');
     expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_xlate: 1, forwarded: 1 });
     await new Promise((res) => setTimeout(res, 1100));
-    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_expired: 1, nat_new_snat: 1, nat_port_kept: 1, forwarded: 1 });
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_expired: 1, nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
   });
 });
