@@ -13,6 +13,7 @@ declare -A need=(
   [setpriv]=util-linux [ping]=iputils-ping [/usr/bin/python3]=python3 [nft]=nftables
   [ovsdb-tool]=openvswitch-switch [sysctl]=procps [ss]=iproute2 [promtool]=prometheus
   [openvpn]=openvpn [openssl]=openssl # the stock peer of the OpenVPN work (issue 9), and the test PKI
+  [traceroute]=traceroute # through the router's NAT (issue 10)
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -8,8 +8,12 @@
  *   - TTL / hop limit is decremented, IPv4's header checksum fixed;
  *   - out of the port with the neighbour the kernel knows, or through
  *     bpf_redirect_neigh when it must resolve it;
- *   - with RT_F_MARK_IIF the input ifindex goes into skb->mark, so nftables
- *     can match the original interface in postrouting (`meta mark`).
+ *   - with RT_F_MARK_IIF the input ifindex goes into skb->mark, for tc
+ *     filters and programs on the output port (`fw` handle, skb->mark).
+ *     Packets BPF redirects pass no netfilter hook (not even netdev
+ *     egress), so nftables cannot match them; handing them to the kernel
+ *     instead fails for masqueraded ones (a local source address arriving
+ *     on a port is a martian). See the issue's note.
  *
  * Whatever a router must answer (no route, TTL exceeded, too big for the
  * output MTU) or the box itself receives goes to the kernel (TC_ACT_OK),
@@ -342,6 +346,8 @@ static __always_inline int rt_route(l2_ctx *ctx)
 	}
 	if (xlate && rt_nat_apply(ctx, xlate, &sc->p, &sc->to, &sc->err, &ip4))
 		return TC_ACT_SHOT;
+	if (cfg->flags & RT_F_MARK_IIF)
+		ctx->mark = in; /* travels with the redirect: tc on the way out sees it */
 
 	if (v6) {
 		ttl--;
@@ -356,8 +362,6 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		if (ctx_store_raw(ctx, 14 + 8, &ip4.ttl, 1) || ctx_store_raw(ctx, 14 + 10, &ip4.check, 2))
 			return TC_ACT_SHOT;
 	}
-	if (cfg->flags & RT_F_MARK_IIF)
-		ctx->mark = in;
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		rt_count(RT_FORWARDED_NEIGH);
 		if (v6) {

@@ -135,7 +135,7 @@ describe('stage two: the route, with the original input port', () => {
     expect(mac(run(v4('192.0.2.70', '192.0.2.200'), 'lan0').data.subarray(0, 6))).toBe(GW_MAIN); // same packet, other port
   });
 
-  test('mark_iif: the original input ifindex in skb->mark; without it the mark is left alone', () => {
+  test('mark_iif: the original input ifindex in skb->mark, the packet routed as without it; without it the mark is left alone', () => {
     const before = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
     expect(before.ctx!.readUInt32LE(MARK_OFF)).toBe(0);
     config({ flags: 1 });
@@ -143,6 +143,7 @@ describe('stage two: the route, with the original input port', () => {
       const r = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
       expect(r.retval).toBe(TC_ACT_REDIRECT);
       expect(r.ctx!.readUInt32LE(MARK_OFF)).toBe(idx.lan1);
+      expect(r.data).toEqual(before.data);
     } finally {
       config();
     }
