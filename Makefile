@@ -60,6 +60,7 @@ bench: deps all
 	bash lab/bench.sh
 	bash lab/bench-gre.sh
 	node dist/lab/bench-openvpn.js
+	node dist/lab/bench-router.js
 
 clean:
 	rm -rf build dist

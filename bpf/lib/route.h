@@ -142,11 +142,12 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	ct = bpf_map_lookup_elem(&rt_conns, &p->t);
 	if (ct) {
 		tmo = rt_timeout_ns(cfg, p->t.proto, ct->state);
-		if (now - ct->last_ns > tmo) {
+		/* signed: another CPU may have stamped it after this one read the clock */
+		if ((__s64)(now - ct->last_ns) > (__s64)tmo) {
 			/* the other direction may have kept it alive */
 			rt_reverse(&ct->to, &r);
 			peer = bpf_map_lookup_elem(&rt_conns, &r);
-			if (!peer || now - peer->last_ns > tmo) {
+			if (!peer || (__s64)(now - peer->last_ns) > (__s64)tmo) {
 				bpf_map_delete_elem(&rt_conns, &p->t);
 				bpf_map_delete_elem(&rt_conns, &r);
 				rt_count(RT_NAT_EXPIRED);

@@ -403,6 +403,14 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect([...o.map('rt_conns').entries()].length).toBe(0);
   });
 
+  test('a connection stamped by another CPU after this one read the clock is not taken for expired', () => {
+    run(udp4('192.0.2.10', '192.0.2.200', 40004, 53), 'lan0');
+    const m = o.map('rt_conns'), key = { saddr: '192.0.2.10', daddr: '192.0.2.200', sport: 0x449c, dport: 0x3500, proto: 17, pad: [0, 0, 0] }; // 40004, 53 as on the wire
+    const v = formatJson(m.btf!, m.info.valueTypeId, m.lookup(key as never)![0]) as Record<string, unknown>;
+    m.update(key as never, { ...v, last_ns: BigInt(v.last_ns as number) + 5000000000n } as never); // 5 s ahead of this CPU's clock
+    expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40004, 53), 'lan0'))).toEqual({ nat_xlate: 1, forwarded: 1 });
+  });
+
   test('a connection past its timeout starts again (UDP timeout 1 s)', async () => {
     config({ n_snat: 1, n_dnat: 1, udp_timeout: 1 });
     run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0');
