@@ -30,13 +30,13 @@ int ovpn_take_pids(struct ovpn_take *t)
 
 /* The replay window of a BPF key, for a datagram the daemon decrypted (one
  * BPF did not see whole, e.g. IP fragments): the same window, so an id is
- * accepted once whichever path sees it. ctx: { u32 slot; u32 pid; s32 fresh } */
-struct ovpn_replay_q { __u32 slot; __u32 pid; __s32 fresh; __u32 pad; };
+ * accepted once whichever path sees it. ctx: { u32 slot; u32 pid; s32 fresh; u32 key_id } */
+struct ovpn_replay_q { __u32 slot; __u32 pid; __s32 fresh; __u32 key_id; };
 
 SEC("syscall")
 int ovpn_replay_check(struct ovpn_replay_q *q)
 {
-	int r = ovpn_replay(q->slot, q->pid, bpf_ktime_get_ns(), 1);
+	int r = ovpn_replay(q->slot, q->key_id, q->pid, bpf_ktime_get_ns(), 1);
 
 	q->fresh = r < 0 ? -1 : r == 0;
 	return 0;

@@ -80,11 +80,13 @@ static __always_inline struct ovpn_scratch *ovpn_scratch_get(void)
 
 #define OVPN_RP_MASK (OVPN_REPLAY_MAX - 1)
 
-/* OpenVPN's replay rule (packet_id.c) for key `slot` under the key's lock;
- * commit records the id. Exact, also for T: a gap is taken until the jump
- * over it is T old. 0 = fresh, 1 = refused, -1 = no such key. Global: its
- * loops are walked once, not at every caller. */
-__noinline int ovpn_replay(__u32 slot, __u32 id, __u64 now, __u32 commit)
+/* OpenVPN's replay rule (packet_id.c) for key `slot`, which must still
+ * carry key id kid (a renegotiation may have put another key there since
+ * the packet was decrypted), under the key's lock; commit records the id.
+ * Exact, also for T: a gap is taken until the jump over it is T old. 0 =
+ * fresh, 1 = refused, -1 = no such key. Global: its loops are walked once,
+ * not at every caller. */
+__noinline int ovpn_replay(__u32 slot, __u32 kid, __u32 id, __u64 now, __u32 commit)
 {
 	ovpn_slot s = slot;
 	struct ovpn_key *k = bpf_map_lookup_elem(&ovpn_keys, &s);
@@ -93,13 +95,15 @@ __noinline int ovpn_replay(__u32 slot, __u32 id, __u64 now, __u32 commit)
 	struct ovpn_replay *r;
 	int bad = 0;
 
-	if (!k)
+	if (!k || k->key_id != kid)
 		return -1;
 	if (id == 0)
 		return 1;
 	r = &k->replay;
 	bpf_spin_lock(&k->lock);
-	if (id > r->highest) {
+	if (k->key_id != kid) {
+		bad = 1; /* replaced while we waited */
+	} else if (id > r->highest) {
 		if (commit) {
 			/* the ids jumped over (all of the window when it jumps further) are gaps from now */
 			n = id - r->highest;
@@ -117,7 +121,8 @@ __noinline int ovpn_replay(__u32 slot, __u32 id, __u64 now, __u32 commit)
 		bad = 1; /* too old */
 	} else if (r->bits[(id & OVPN_RP_MASK) >> 6] & (1ULL << (id & 63))) {
 		bad = 1; /* seen */
-	} else if (r->backtrack_ns && (!g || t - g->jumped[id & OVPN_RP_MASK] > (__u32)(r->backtrack_ns >> 20))) {
+	} else if (r->backtrack_ns && (!g || (__s32)(t - g->jumped[id & OVPN_RP_MASK]) > (__s32)(r->backtrack_ns >> 20))) {
+		/* signed: another CPU may have jumped over it after this one read the clock */
 		bad = 1; /* the gap is older than T */
 	}
 	if (!bad && commit)
@@ -332,7 +337,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 	pid = op == OVPN_P_DATA_V1 ? (__u32)head[1] << 24 | (__u32)head[2] << 16 | (__u32)head[3] << 8 | head[4]
 		 : (__u32)head[4] << 24 | (__u32)head[5] << 16 | (__u32)head[6] << 8 | head[7];
 	now = bpf_ktime_get_ns();
-	if (ovpn_replay(slot, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
+	if (ovpn_replay(slot, head[0] & 7, pid, now, 0)) { /* cheap refusal before the crypto; checked again after */
 		ovpn_count(OVPN_RX_REPLAY);
 		return TC_ACT_SHOT;
 	}
@@ -347,7 +352,7 @@ static __always_inline int ovpn_rx(l2_ctx *ctx)
 		ovpn_count(OVPN_RX_TRUNCATED);
 		return TC_ACT_SHOT;
 	}
-	if (ovpn_replay(slot, pid, now, 1)) {
+	if (ovpn_replay(slot, head[0] & 7, pid, now, 1)) {
 		ovpn_count(OVPN_RX_REPLAY_RACED);
 		return TC_ACT_SHOT;
 	}

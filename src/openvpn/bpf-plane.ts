@@ -181,11 +181,11 @@ export class BpfPlane implements DataPlane {
     });
     this.aesKey(sk, 0, aes ? k.rx.key : undefined);
     this.aesKey(sk, 1, aes ? k.tx.key : undefined);
+    this.maps.ovpn_gaps.update(sk, {}); // zero gap times first: jumps the new key makes are kept
     this.maps.ovpn_keys.update(sk, {
       lock: { val: 0 }, key_id: k.keyId, cipher: enumValue(this.maps.ovpn_keys, 'ovpn_cipher', CIPHER[k.rx.cipher]), pad: [0, 0], tx_pid: 1n, rx_packets: 0n,
       replay: { highest: 0, window: Math.min(w.size, OVPN_LIMITS.OVPN_REPLAY_MAX), backtrack_ns: BigInt(w.seconds) * 1000000000n }, // bits: zero
     });
-    this.maps.ovpn_gaps.update(sk, {}); // the gaps' times start at zero, with the key
   }
 
   removeKey(peerId: number, keyId: number): void {
@@ -252,6 +252,7 @@ export class BpfPlane implements DataPlane {
     const q = Buffer.alloc(16);
     q.writeUInt32LE(this.slotKey(peerId, slot), 0);
     q.writeUInt32LE(packetId, 4);
+    q.writeUInt32LE(keyId, 12);
     bpf.syscallRun(this.replayFd, q);
     const r = q.readInt32LE(8);
     return r < 0 ? undefined : r === 1;

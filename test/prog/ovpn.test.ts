@@ -221,7 +221,8 @@ describe('uplink ingress: decrypt into the tun', () => {
 
   describe('--replay-window 1024 T, OpenVPN\'s rule (packet_id.c) in BPF', () => {
     const SLOT = PEER << 1 | 1;
-    const check = (id: number) => { const q = Buffer.alloc(16); q.writeUInt32LE(SLOT, 0); q.writeUInt32LE(id >>> 0, 4); bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q); return q.readInt32LE(8) === 1; };
+    const check = (id: number, kid = 4) => { const q = Buffer.alloc(16); q.writeUInt32LE(SLOT, 0); q.writeUInt32LE(id >>> 0, 4); q.writeUInt32LE(kid, 12); bpf.syscallRun(bpf.programFd(obj, 'ovpn_replay_check'), q); return q.readInt32LE(8); };
+    const fresh1 = (id: number) => check(id) === 1;
     const fresh = (window: number, backtrackMs: number) => {
       setKey(1, 4, 'OVPN_CHACHA20_POLY1305');
       const k = formatJson(maps.ovpn_keys.btf!, maps.ovpn_keys.info.valueTypeId, maps.ovpn_keys.lookup(SLOT)![0]) as Record<string, unknown>;
@@ -231,16 +232,16 @@ describe('uplink ingress: decrypt into the tun', () => {
 
     test('window edges: 1023 behind is taken, 1024 behind is too old; id 0 never; a jump wider than the bitmap leaves no stale bits', () => {
       fresh(1024, 0);
-      expect(check(0)).toBe(false);
-      expect(check(3000)).toBe(true);
-      expect(check(3000 - 1023)).toBe(true);
-      expect(check(3000 - 1023)).toBe(false);
-      expect(check(3000 - 1024)).toBe(false);
-      expect(check(3000 + 2048)).toBe(true); // the same bit as 3000
-      expect(check(3000 + 2048 - 1)).toBe(true);
-      expect(check(3000 + 2048)).toBe(false);
-      expect(check(0xffffffff)).toBe(true);
-      expect(check(0xffffffff - 1023)).toBe(true);
+      expect(fresh1(0)).toBe(false);
+      expect(fresh1(3000)).toBe(true);
+      expect(fresh1(3000 - 1023)).toBe(true);
+      expect(fresh1(3000 - 1023)).toBe(false);
+      expect(fresh1(3000 - 1024)).toBe(false);
+      expect(fresh1(3000 + 2048)).toBe(true); // the same bit as 3000
+      expect(fresh1(3000 + 2048 - 1)).toBe(true);
+      expect(fresh1(3000 + 2048)).toBe(false);
+      expect(fresh1(0xffffffff)).toBe(true);
+      expect(fresh1(0xffffffff - 1023)).toBe(true);
     });
 
     test('random reordering, duplicates and jumps: BPF decides as the TypeScript window (no time limit) for 30,000 ids', () => {
@@ -253,7 +254,7 @@ describe('uplink ingress: decrypt into the tun', () => {
         if (roll < 60) top += 1 + r.int(3);
         else if (roll < 62) top += 500 + r.int(3000);
         const id = roll < 62 ? top : Math.max(1, top - r.int(1100));
-        const m = model.accept(id), b = check(id);
+        const m = model.accept(id), b = check(id) === 1;
         if (m !== b) differ++;
         if (b) taken++;
       }
@@ -264,27 +265,44 @@ describe('uplink ingress: decrypt into the tun', () => {
 
     test('T: a gap is refused once the jump over it is older than T, also across words', async () => {
       fresh(1024, 300);
-      expect(check(1)).toBe(true);
-      expect(check(5)).toBe(true); // jumps over 2..4
-      expect(check(3)).toBe(true);
-      expect(check(200)).toBe(true); // jumps over 6..199, into a later word
-      expect(check(150)).toBe(true);
-      expect(check(100)).toBe(true);
+      expect(fresh1(1)).toBe(true);
+      expect(fresh1(5)).toBe(true); // jumps over 2..4
+      expect(fresh1(3)).toBe(true);
+      expect(fresh1(200)).toBe(true); // jumps over 6..199, into a later word
+      expect(fresh1(150)).toBe(true);
+      expect(fresh1(100)).toBe(true);
       await new Promise((res) => setTimeout(res, 450));
-      expect(check(4)).toBe(false);
-      expect(check(201)).toBe(true); // in order: always
-      expect(check(170)).toBe(false); // the jump over it (to 200) is 450 ms old
-      expect(check(202 + 64)).toBe(true); // jumps over 202..265, now
-      expect(check(230)).toBe(true); // its jump is new, though 200 and 201 beside it are old
-      expect(check(202)).toBe(true);
+      expect(fresh1(4)).toBe(false);
+      expect(fresh1(201)).toBe(true); // in order: always
+      expect(fresh1(170)).toBe(false); // the jump over it (to 200) is 450 ms old
+      expect(fresh1(202 + 64)).toBe(true); // jumps over 202..265, now
+      expect(fresh1(230)).toBe(true); // its jump is new, though 200 and 201 beside it are old
+      expect(fresh1(202)).toBe(true);
+    });
+
+    test('the window is the key\'s that decrypted: another key id in the slot (a renegotiation since) takes and records nothing', () => {
+      fresh(1024, 0);
+      expect(check(5000, 4)).toBe(1);
+      expect(check(9000, 3)).toBe(-1); // key id 3 is not in the slot
+      expect(check(4000, 4)).toBe(1); // the window did not move to 9000
+    });
+
+    test('a gap another CPU jumped over after this one read the clock (its time ahead of ours) is fresh, not ancient', () => {
+      fresh(1024, 15000);
+      expect(check(100)).toBe(1);
+      const g = formatJson(maps.ovpn_gaps.btf!, maps.ovpn_gaps.info.valueTypeId, maps.ovpn_gaps.lookup(SLOT)![0]) as { jumped: number[] };
+      const ahead = Number(process.hrtime.bigint() >> 20n) + 100; // CLOCK_MONOTONIC, as bpf_ktime_get_ns; ~0.1 s ahead
+      g.jumped[50] = ahead >>> 0;
+      maps.ovpn_gaps.update(SLOT, g);
+      expect(check(50)).toBe(1);
     });
 
     test('a key whose gap times are missing refuses every gap (never accepts late), yet takes new ids', () => {
       fresh(1024, 300);
       maps.ovpn_gaps.delete(SLOT);
-      expect(check(10)).toBe(true);
-      expect(check(8)).toBe(false);
-      expect(check(11)).toBe(true);
+      expect(fresh1(10)).toBe(true);
+      expect(fresh1(8)).toBe(false);
+      expect(fresh1(11)).toBe(true);
     });
 
     test('the same rule on the packet path: a reordered datagram inside the window is delivered, a replayed one refused', () => {
@@ -447,6 +465,7 @@ describe('P_DATA_V1 (no peer-id pushed): the peer found by its address', () => {
     maps.ovpn_peers.delete(V1);
     maps.ovpn_keys.delete(V1 << 1);
     maps.ovpn_secrets.delete(V1 << 1);
+    maps.ovpn_gaps.delete(V1 << 1);
   });
   const v1 = (plain: Buffer, id: number) => encryptData(k1, { opcode: P_DATA_V1, keyId: 0, packetId: id }, plain);
 
@@ -472,6 +491,13 @@ describe('P_DATA_V1 (no peer-id pushed): the peer found by its address', () => {
     expect(r!.data).toEqual(elsewhere);
     const fromV2Peer = arriving(v1(inner, 2004), 0, 40000); // a V2 peer's address: V1 from it is the daemon's too
     expect(delta(() => expect(runRx(fromV2Peer).retval).toBe(TC_ACT_OK))).toEqual({ rx_to_daemon: 1 });
+    // an address entry that names a peer without data_v1 (a stale or wrong one) is not taken for V1
+    maps.ovpn_by_addr.update({ addr: '::ffff:198.51.100.11', port: 40000, pad: 0 }, PEER);
+    try {
+      expect(delta(() => expect(runRx(arriving(encryptData(rx, { opcode: P_DATA_V1, keyId: 0, packetId: 900000 }, ipv4('192.0.2.2', '203.0.113.2', Buffer.alloc(30))), 0, 40000)).retval).toBe(TC_ACT_OK))).toEqual({ rx_to_daemon: 1 });
+    } finally {
+      maps.ovpn_by_addr.delete({ addr: '::ffff:198.51.100.11', port: 40000, pad: 0 });
+    }
   });
 
   test('replies go out as P_DATA_V1, byte-identical to node:crypto with the next packet id', () => {
@@ -487,6 +513,9 @@ describe('P_DATA_V1 (no peer-id pushed): the peer found by its address', () => {
         expect(r!.retval).toBe(TC_ACT_REDIRECT);
         const out = r!.data;
         expect(out.readUInt16BE(14 + 2)).toBe(out.length - 14); // IPv4 total length
+        let sum = 0; for (let i = 14; i < 34; i += 2) sum += out.readUInt16BE(i);
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+        expect(sum).toBe(0xffff); // the IPv4 header checksum holds
         expect(out.readUInt16BE(34 + 2)).toBe(SPORT);
         expect(out.readUInt16BE(34 + 4)).toBe(out.length - 34); // UDP length
         expect(out.subarray(42)).toEqual(encryptData(k2, { opcode: P_DATA_V1, keyId: 0, packetId: Number(key.tx_pid) }, inner));
