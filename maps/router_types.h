@@ -43,6 +43,7 @@ enum rt_count {
 	RT_DROP_NAT_NO_ADDR,       /* masquerade out of a port with no IPv4 address */
 	RT_NAT_EXPIRED,            /* a connection found past its timeout: started again */
 	RT_NAT_ICMP_ERROR,         /* an ICMP error translated back with the connection it quotes */
+	RT_NAT_HAIRPIN,            /* a port-forwarded connection from the server's side, masqueraded to come back */
 	RT_COUNT__MAX,
 };
 
@@ -66,7 +67,7 @@ struct rt_config {
 /* One per port of the instance, by ifindex. */
 struct rt_port {
 	__u32 index;               /* position in the config's ports list: bit index of in_ports */
-	l2_ipv4 addr4;             /* masquerade's address out of this port (0: none) */
+	l2_ipv4 addr4;             /* the port's address: masquerade's out of it, hairpin's (0: none) */
 };
 
 /* A SNAT rule: connections from in_ports (bit per port index; all bits:

@@ -185,6 +185,21 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 		rt_count(RT_DROP_NAT_NO_ADDR);
 		return TC_ACT_SHOT;
 	}
+	if (dnat && !snat && out) {
+		/* hairpin: a host reaching a forwarded address from the server's own side would get the
+		 * answer straight from the server; masquerade it behind that port's address so it comes back */
+		rt_reverse(&t, &r);
+		r.daddr = p->t.saddr;
+		if (rt_out_port(ctx, out, ip4, &r) == out) {
+			struct rt_port *op = bpf_map_lookup_elem(&rt_ports, &out);
+
+			if (op && op->addr4) {
+				lo = hi = op->addr4;
+				snat = 1;
+				rt_count(RT_NAT_HAIRPIN);
+			}
+		}
+	}
 	if (!dnat && !snat)
 		return 0; /* plain routing: no connection kept */
 	__builtin_memset(nct, 0, sizeof(*nct));

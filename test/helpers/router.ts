@@ -5,7 +5,7 @@
 //
 // and bpf/router_tc.bpf.o attached to r's ports as an instance would
 // attach it (tcx ingress; maps filled: masquerade lan0+lan1 -> wan0, a port
-// forward of 203.0.113.1:8080/tcp to 192.0.2.10:80). w knows no route to
+// forward of 203.0.113.1:8080/tcp to 192.0.2.10:80 from any port: hairpin). w knows no route to
 // the LAN: only what the NAT makes of its traffic gets answers.
 import * as bpf from '../../src/bpf/libbpf';
 import { BpfMap } from '../../src/bpf/maps';
@@ -61,9 +61,10 @@ export function attachRouter(lab: RouterLab): AttachedRouter {
     flags: 0, port_min: 1024, port_max: 65535, n_snat: 1, n_dnat: 1, udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0, ...over,
   });
   config();
-  for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) maps.rt_ports.update(idx[p], { index: i, addr4: p === 'wan0' ? '203.0.113.1' : '0.0.0.0' });
+  const addr: Record<string, string> = { lan0: '192.0.2.1', lan1: '192.0.2.65', wan0: '203.0.113.1' };
+  for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) maps.rt_ports.update(idx[p], { index: i, addr4: addr[p] });
   maps.rt_snat.update(0, { in_ports: 0b011n, out: idx.wan0, src: '192.0.2.0', src_mask: '255.255.255.0', to_min: '0.0.0.0', to_max: '0.0.0.0', proto: 0, pad: [0, 0, 0] });
-  maps.rt_dnat.update(0, { in_ports: 0b100n, dst: '203.0.113.1', to_addr: '192.0.2.10', dport: 8080, to_port: 80, proto: 6, pad: [0, 0, 0] });
+  maps.rt_dnat.update(0, { in_ports: 0n, dst: '203.0.113.1', to_addr: '192.0.2.10', dport: 8080, to_port: 80, proto: 6, pad: [0, 0, 0] });
   const links: number[] = [];
   inNetns(lab.r, () => { for (const p of ['lan0', 'lan1', 'wan0']) links.push(bpf.tcxLinkCreate(bpf.programFd(obj, 'rt_tc_in'), idx[p])); });
   return {

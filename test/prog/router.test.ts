@@ -381,6 +381,26 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect(r!.data.subarray(14 + 12)).toEqual(stray.subarray(14 + 12)); // all but the TTL and the header checksum
   });
 
+  test('hairpin: a LAN host reaching the forwarded address from the server\'s own side is masqueraded behind lan0\'s address, so the answer comes back through the router', () => {
+    o.map('rt_dnat').update(0, { ...FWD, in_ports: 0n }); // the forward from any port
+    o.map('rt_ports').update(idx.lan0, { index: 0, addr4: '192.0.2.1' });
+    try {
+      let r: ReturnType<typeof run> | undefined;
+      expect(delta(() => { r = run(tcp4('192.0.2.11', '203.0.113.1', 44444, 8080, 0x02), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_new_dnat: 1, nat_hairpin: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
+      expect(addrs(r!.data)).toEqual(['192.0.2.1', 44444, '192.0.2.10', 80]);
+      expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
+      expect(mac(r!.data.subarray(0, 6))).toBe(LAN10);
+      const back = run(tcp4('192.0.2.10', '192.0.2.1', 80, 44444, 0x12), 'lan0');
+      expect(addrs(back.data)).toEqual(['203.0.113.1', 8080, '192.0.2.11', 44444]);
+      expect(l4sum(back.data)).toBe(0);
+      expect(mac(back.data.subarray(0, 6))).toBe(LAN11);
+      // from the WAN the same forward is not masqueraded: the server answers through the router anyway
+      expect(addrs(run(tcp4('192.0.2.200', '203.0.113.1', 33334, 8080, 0x02), 'wan0').data)).toEqual(['192.0.2.200', 33334, '192.0.2.10', 80]);
+    } finally {
+      o.map('rt_ports').update(idx.lan0, { index: 0, addr4: '0.0.0.0' });
+    }
+  });
+
   test('exhaustion: with one port in the range and it taken, RT_PORT_TRIES more tries, then a counted drop', () => {
     config({ n_snat: 1, n_dnat: 1, port_min: 2000, port_max: 2000 });
     expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 2000, 53), 'lan0'))).toEqual({ nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
