@@ -64,14 +64,16 @@ export const SHA = path.resolve(__dirname, '..', '..', '..', 'test', 'helpers', 
 /**
  * A bounded TCP transfer of `mbytes` from namespace `from` to `to` (listening
  * on addr:port), sha256 on both ends. Resolves with both "<bytes> <sha256>".
+ * `via`: the address and port the sender connects to, when a NAT between
+ * forwards them to addr:port.
  */
-export async function shaTransfer(from: string, to: string, addr: string, port: number, mbytes: number): Promise<{ sent: string; got: string }> {
+export async function shaTransfer(from: string, to: string, addr: string, port: number, mbytes: number, via: [string, number] = [addr, port]): Promise<{ sent: string; got: string }> {
   const rx = spawn('ip', ['netns', 'exec', to, '/usr/bin/python3', SHA, 'recv', addr, String(port), '60']);
   const rxDone = new Promise((r) => rx.on('close', r));
   let got = '';
   rx.stdout.on('data', (d) => { got += d; });
   for (let i = 0; i < 100 && !got.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
-  const sent = sh('ip', ['netns', 'exec', from, 'timeout', '90', '/usr/bin/python3', SHA, 'send', addr, String(port), String(mbytes)], { allowFail: true, timeoutMs: 100000 });
+  const sent = sh('ip', ['netns', 'exec', from, 'timeout', '90', '/usr/bin/python3', SHA, 'send', via[0], String(via[1]), String(mbytes)], { allowFail: true, timeoutMs: 100000 });
   await rxDone;
   return { sent: sent.code === 0 ? sent.out.trim() : `send failed (${sent.code}): ${sent.err}`, got: (got.split('\n')[1] ?? '').trim() };
 }

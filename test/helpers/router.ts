@@ -11,7 +11,7 @@ import * as bpf from '../../src/bpf/libbpf';
 import { BpfMap } from '../../src/bpf/maps';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { sh } from './netns';
-import { BUILD } from './wire';
+import { BUILD, enumCounts } from './wire';
 
 export interface RouterLab { r: string; h0: string; h1: string; w: string; idx: Record<string, number> }
 export const inNs = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', ns, ...cmd], { allowFail: true, timeoutMs: 60000 });
@@ -70,14 +70,7 @@ export function attachRouter(lab: RouterLab): AttachedRouter {
   return {
     maps,
     config,
-    counts() {
-      const m = maps.rt_counts, out: Record<string, number> = {};
-      for (const [v, n] of m.btf!.enumNames('rt_count')) {
-        const vals = m.lookup(Number(v));
-        if (vals) out[n.replace(/^RT_/, '').toLowerCase()] = vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
-      }
-      return out;
-    },
+    counts: () => enumCounts(maps.rt_counts, 'rt_count', 'RT_'),
     close() {
       for (const l of links) bpf.closeFd(l);
       for (const m of Object.values(maps)) m.close();

@@ -54,6 +54,21 @@ export function skbCtx(ingressIfindex: number, gso?: { segs: number; size: numbe
   return b;
 }
 
+/** A per-CPU counter array read by its enum: each name (prefix dropped, lower case) with its sum over CPUs. */
+export function enumCounts(m: BpfMap, enumName: string, prefix: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [v, n] of m.btf!.enumNames(enumName)) {
+    const vals = m.lookup(Number(v));
+    if (vals) out[n.slice(prefix.length).toLowerCase()] = vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
+  }
+  return out;
+}
+/** The counters f changed, by how much. */
+export function countsDelta(counts: () => Record<string, number>, f: () => void): Record<string, number> {
+  const a = counts(); f(); const b = counts();
+  return Object.fromEntries(Object.entries(b).filter(([k, v]) => v !== a[k]).map(([k, v]) => [k, v - (a[k] ?? 0)]));
+}
+
 export type Hook = 'xdp' | 'tc';
 export interface RunOpts {
   /** XDP: size of the linear part (the rest in fragments) */

@@ -10,7 +10,7 @@
 //   h0 192.0.2.10/26 -- lan0 [router r] wan0 203.0.113.1/24 -- w 203.0.113.2/24, 198.51.100.1/32
 //   h1 192.0.2.70/26 -- lan1                                      (198.51.100.99: unreachable at w)
 import { spawn } from 'child_process';
-import { shaFetch, shaTransfer, SHA } from '../helpers/netns';
+import { shaFetch, shaTransfer } from '../helpers/netns';
 import { attachRouter, AttachedRouter, buildRouterLab, destroyRouterLab, inNs as x } from '../helpers/router';
 
 const lab = buildRouterLab(`rt${process.pid % 100000}-`);
@@ -65,26 +65,16 @@ describe('NAT, then route, in BPF between two LAN hosts and a WAN server', () =>
   }, 120000);
 
   test('port forward: the WAN server reaches the LAN server through 203.0.113.1:8080, 20 MB sha256 equal', async () => {
-    const rx = spawn('ip', ['netns', 'exec', H0, '/usr/bin/python3', SHA, 'recv', '192.0.2.10', '80', '60']);
-    let got = '';
-    rx.stdout.on('data', (d) => { got += d; });
-    for (let i = 0; i < 100 && !got.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
-    const sent = x(W, 'timeout', '90', '/usr/bin/python3', SHA, 'send', '203.0.113.1', '8080', '20');
-    await new Promise((r) => rx.on('close', r));
-    expect(sent.out.trim()).toMatch(/^20971520 [0-9a-f]{64}$/);
-    expect(got.split('\n')[1]?.trim()).toBe(sent.out.trim());
+    const t = await shaTransfer(W, H0, '192.0.2.10', 80, 20, ['203.0.113.1', 8080]);
+    expect(t.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    expect(t.got).toBe(t.sent);
   }, 120000);
 
   test('hairpin: the LAN server reaches its own forwarded address 203.0.113.1:8080 and gets its answers, 20 MB sha256 equal', async () => {
     const before = counts();
-    const rx = spawn('ip', ['netns', 'exec', H0, '/usr/bin/python3', SHA, 'recv', '192.0.2.10', '80', '60']);
-    let got = '';
-    rx.stdout.on('data', (d) => { got += d; });
-    for (let i = 0; i < 100 && !got.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
-    const sent = x(H0, 'timeout', '90', '/usr/bin/python3', SHA, 'send', '203.0.113.1', '8080', '20');
-    await new Promise((r) => rx.on('close', r));
-    expect(sent.out.trim()).toMatch(/^20971520 [0-9a-f]{64}$/);
-    expect(got.split('\n')[1]?.trim()).toBe(sent.out.trim());
+    const t = await shaTransfer(H0, H0, '192.0.2.10', 80, 20, ['203.0.113.1', 8080]);
+    expect(t.sent).toMatch(/^20971520 [0-9a-f]{64}$/);
+    expect(t.got).toBe(t.sent);
     expect(counts().nat_hairpin - before.nat_hairpin).toBe(1);
   }, 120000);
 

@@ -16,6 +16,7 @@ import { loadOvpnObject } from '../../src/openvpn/bpf-plane';
 import { ghashTable } from '../../src/openvpn/ghash';
 import { encryptData, decryptData, DirectionKey, P_DATA_V1, P_DATA_V2, PING, ReplayWindow } from '../../src/openvpn/data';
 import { rng } from '../helpers/rng';
+import { countsDelta, enumCounts } from '../helpers/wire';
 
 const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
 const NS = `ovp${process.pid % 100000}`;
@@ -25,15 +26,8 @@ const maps: Record<string, BpfMap> = {};
 let rx: DirectionKey, tx: DirectionKey, uplink = 0;
 
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const counts = () => {
-  const m = maps.ovpn_counts, out: Record<string, number> = {};
-  for (const [v, n] of m.btf!.enumNames('ovpn_count')) {
-    const vals = m.lookup(Number(v));
-    if (vals) out[n.replace(/^OVPN_/, '').toLowerCase()] = vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
-  }
-  return out;
-};
-const delta = (f: () => unknown) => { const a = counts(); f(); const b = counts(); return Object.fromEntries(Object.entries(b).filter(([k, v]) => v !== a[k]).map(([k, v]) => [k, v - a[k]])); };
+const counts = () => enumCounts(maps.ovpn_counts, 'ovpn_count', 'OVPN_');
+const delta = (f: () => unknown) => countsDelta(counts, () => { f(); });
 
 function ipv4(src: string, dst: string, payload: Buffer): Buffer {
   const h = Buffer.alloc(20);

@@ -11,7 +11,7 @@
 import { execFileSync } from 'child_process';
 import * as bpf from '../../src/bpf/libbpf';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
-import { LoadedObject, SKB, skbCtx, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../helpers/wire';
+import { countsDelta, enumCounts, LoadedObject, SKB, skbCtx, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../helpers/wire';
 import { csum, pkt, withIpCsum } from '../helpers/packet';
 import { formatJson } from '../../src/btf';
 
@@ -32,18 +32,8 @@ function config(over: Record<string, number> = {}): void {
     udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0, ...over,
   });
 }
-function counts(): Record<string, number> {
-  const m = o.map('rt_counts'), out: Record<string, number> = {};
-  for (const [v, n] of m.btf!.enumNames('rt_count')) {
-    const vals = m.lookup(Number(v));
-    if (vals) out[n.replace(/^RT_/, '').toLowerCase()] = vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
-  }
-  return out;
-}
-function delta(f: () => void): Record<string, number> {
-  const a = counts(); f(); const b = counts();
-  return Object.fromEntries(Object.entries(b).filter(([k, v]) => v !== a[k]).map(([k, v]) => [k, v - a[k]]));
-}
+const counts = () => enumCounts(o.map('rt_counts'), 'rt_count', 'RT_');
+const delta = (f: () => void) => countsDelta(counts, f);
 const run = (frame: Buffer, port: string) => inNetns(NS, () => bpf.testRun(o.prog('rt_tc_in'), { data: frame, ctx: skbCtx(idx[port]), ctxOutSize: SKB.size, dataOutSize: frame.length + 64 }));
 const mac = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const v4 = (src: string, dst: string, opts: { ttl?: number; len?: number; df?: boolean } = {}) => {
