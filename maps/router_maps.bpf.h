@@ -15,6 +15,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rt_config SEC(".maps");
 
+/* The instance record (written by attach, read by status, stats, detach). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rt_instance);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rt_instance SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RT_MAX_PORTS);
@@ -78,5 +87,6 @@ enum rt_count rt_count_btf;
 enum rt_flags rt_flags_btf;
 enum rt_action rt_action_btf;
 enum rt_ct_state rt_ct_state_btf;
+enum rt_port_flags rt_port_flags_btf;
 
 #endif

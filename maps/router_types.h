@@ -27,6 +27,7 @@ enum rt_limits {
 enum rt_count {
 	RT_FORWARDED = 0,          /* routed out of a port, neighbour known */
 	RT_FORWARDED_NEIGH,        /* routed out, the kernel resolves the neighbour (bpf_redirect_neigh) */
+	RT_FORWARDED_KERNEL,       /* mark_iif: translated, marked, routed on by the kernel (netfilter sees it) */
 	RT_TO_KERNEL_LOCAL,        /* for the box itself, or not IP */
 	RT_TO_KERNEL_NO_ROUTE,     /* no route (unreachable, blackhole, prohibit): the kernel answers */
 	RT_TO_KERNEL_TTL,          /* TTL / hop limit would expire: the kernel sends time exceeded */
@@ -48,7 +49,7 @@ enum rt_count {
 };
 
 enum rt_flags {
-	RT_F_MARK_IIF = 1,         /* write the original input ifindex into skb->mark */
+	RT_F_MARK_IIF = 1,         /* original input ifindex in skb->mark; the kernel forwards */
 };
 
 /* Key 0: the instance's settings. */
@@ -153,6 +154,30 @@ struct rt_icmp_err {
 	struct rt_tuple orig;      /* ... and as it was sent, before NAT */
 	__u8 l4_csum;              /* the quoted TCP/UDP checksum is there to fix */
 	__u8 pad[3];
+};
+
+/* What attach changed on a port, so detach puts it back. */
+enum rt_port_flags {
+	RT_PORT_FORWARDING_SET = 1,   /* IPv4 forwarding was off: attach turned it on */
+	RT_PORT_ACCEPT_LOCAL_SET = 2, /* mark_iif: accept_local was off */
+};
+
+struct rt_instance_port {
+	l2_ifindex ifindex;        /* in the instance's network namespace */
+	__u32 flags;               /* enum rt_port_flags */
+	__s32 rp_filter_was;       /* mark_iif made a strict rp_filter loose (2): the port's old value; -1: untouched */
+	char ifname[16];
+};
+
+/* Key 0 of rt_instance: the attach that made this routing instance. */
+struct rt_instance {
+	__u64 attached_at;         /* unix seconds, first attach */
+	__u64 updated_at;          /* unix seconds, last attach that changed state */
+	__u64 config_hash;         /* 64 bits of sha256 over the config */
+	char netns[64];            /* "" = the caller's namespace */
+	__u32 count;               /* ports in use */
+	__u32 pad;
+	struct rt_instance_port port[RT_MAX_PORTS];
 };
 
 /* Per-CPU working space of one packet (the stack is too small for it). */

@@ -3,7 +3,8 @@
 // BpfError: exit 1). src/cli/ only parses arguments and prints; it imports
 // nothing but this module.
 import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from './config';
-import { fieldPosition } from './config/load';
+import { configRole, fieldPosition } from './config/load';
+import { attachRouter, RouterAttachResult, routerRequest } from './router';
 import { attach as attachRequest, attachAsync as attachRequestAsync, AttachRequest, AttachResult } from './loader/attach';
 import { detach as detachNames, detachAsync as detachNamesAsync, DetachResult, selectInstances } from './loader/detach';
 import { pinRoot } from './instance/paths';
@@ -27,6 +28,7 @@ export { log } from './log';
 export { pinRoot, DEFAULT_PIN_ROOT } from './instance/paths';
 export type { AttachRequest, AttachResult } from './loader/attach';
 export type { DetachResult } from './loader/detach';
+export type { RouterAttachResult, RouterConn } from './router';
 export type { InstanceStatus, PortStatus } from './inspect/status';
 export type { MapDump } from './inspect/dump';
 export type { Stats, PortStats, DropStats, TunnelStats } from './inspect/stats';
@@ -71,8 +73,17 @@ function inFile(e: unknown, o: AttachOptions): unknown {
   return new ConfigError({ file: o.config ?? 'the config file', ...pos, field: e.field }, e.detail);
 }
 
-/** Loads and checks the config, then attaches (or updates) the instance. */
-export function attach(o: AttachOptions): AttachResult {
+/** Loads and checks the config, then attaches (or updates) the instance:
+ * a wire, or with `role: router` in the config a routing instance. */
+export function attach(o: AttachOptions): AttachResult | RouterAttachResult {
+  if (o.config && configRole(o.config) === 'router') {
+    const req = routerRequest(o.config, { ports: o.ports, netns: o.netns, name: o.name, mode: o.mode, force: o.force, pinRoot: pinRoot(o.pinRoot) });
+    try {
+      return attachRouter(req);
+    } catch (e) {
+      throw inFile(e, o);
+    }
+  }
   const req = attachRequestOf(o);
   try {
     return attachRequest(req);

@@ -8,12 +8,13 @@
  *   - TTL / hop limit is decremented, IPv4's header checksum fixed;
  *   - out of the port with the neighbour the kernel knows, or through
  *     bpf_redirect_neigh when it must resolve it;
- *   - with RT_F_MARK_IIF the input ifindex goes into skb->mark, for tc
- *     filters and programs on the output port (`fw` handle, skb->mark).
- *     Packets BPF redirects pass no netfilter hook (not even netdev
- *     egress), so nftables cannot match them; handing them to the kernel
- *     instead fails for masqueraded ones (a local source address arriving
- *     on a port is a martian). See the issue's note.
+ *   - with RT_F_MARK_IIF the input ifindex goes into skb->mark and the
+ *     translated packet is handed to the kernel's forwarding (TC_ACT_OK)
+ *     instead of redirected: packets BPF redirects pass no netfilter hook,
+ *     so only this way can an nftables postrouting rule match `meta mark`.
+ *     The kernel then routes (with the same input port), decrements TTL and
+ *     resolves the neighbour; the loader sets accept_local on the ports (a
+ *     masqueraded source is the box's own address) and loose rp_filter.
  *
  * Whatever a router must answer (no route, TTL exceeded, too big for the
  * output MTU) or the box itself receives goes to the kernel (TC_ACT_OK),
@@ -362,8 +363,10 @@ static __always_inline int rt_route(l2_ctx *ctx)
 	}
 	if (xlate && rt_nat_apply(ctx, xlate, &sc->p, &sc->to, &sc->err, &ip4))
 		return TC_ACT_SHOT;
-	if (cfg->flags & RT_F_MARK_IIF)
-		ctx->mark = in; /* travels with the redirect: tc on the way out sees it */
+	if (cfg->flags & RT_F_MARK_IIF) {
+		ctx->mark = in; /* the kernel routes on: POSTROUTING sees the original port */
+		return rt_to_kernel(RT_FORWARDED_KERNEL);
+	}
 
 	if (v6) {
 		ttl--;

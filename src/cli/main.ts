@@ -7,7 +7,7 @@ import fs from 'fs';
 import path from 'path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as l2 from '../index';
-import { printAttach, printDetach } from './commands/attach';
+import { printAttach, printDetach, printRouterAttach } from './commands/attach';
 import { printStatus } from './commands/status';
 import { printDump } from './commands/dump';
 import { printStats, watchStats } from './commands/stats';
@@ -56,7 +56,7 @@ const RUN: Record<string, (args: string[] | string | undefined, o: Opts) => void
   attach(ports, o) {
     two('attach', ports as string[]);
     const r = l2.attach({ ...where(), ports: ports as string[], config: o.config, netns: o.netns, mode: o.mode, name: o.name, force: o.force });
-    if (o.json) printJson(r); else printAttach(r);
+    if (o.json) printJson(r); else if (r.role === 'router') printRouterAttach(r); else printAttach(r);
   },
   detach(ports, o) {
     two('detach', ports as string[]);

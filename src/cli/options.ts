@@ -35,9 +35,9 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'attach', args: '[ports...]', argsHelp: 'two interfaces, e.g. eth2 eth3 (or `ports:` in the config)', usageArgs: 'eth2 eth3',
-    help: 'wire PORT1 and PORT2 together (XDP or TC redirect both ways)',
+    help: 'wire PORT1 and PORT2 together (XDP or TC redirect both ways); with `role: router` in the config, NAT and route between its ports',
     options: [
-      { flags: '-c, --config <file>', help: 'YAML config (l2bpf.yaml)' },
+      { flags: '-c, --config <file>', help: 'YAML config (l2bpf.yaml; `role: router` makes a routing instance)' },
       { flags: '--netns <name>', help: 'the ports live in this network namespace (pins stay here)' },
       { flags: '--mode <mode>', help: 'hook per port: auto (default: native XDP on NICs that have it, TC on veths and other virtual devices), native, generic, tc', choices: ['auto', 'native', 'generic', 'tc'] },
       { flags: '--name <instance>', help: 'instance name (default: derived from namespace and ports)' },
@@ -65,7 +65,7 @@ export const COMMANDS: CommandSpec[] = [
     options: [{ flags: '--listen <addr:port>', help: 'where to listen, e.g. 127.0.0.1:9431', default: '127.0.0.1:9431' }],
   },
   {
-    name: 'dump', args: '[map]', argsHelp: 'one map, e.g. l2_ports (or flows, rules, tunnels, ports, neigh, moves, local, drops)', usageArgs: '[MAP]',
+    name: 'dump', args: '[map]', argsHelp: 'one map, e.g. l2_ports (or flows, rules, tunnels, ports, neigh, moves, local, drops; a router: nat, conns, counts)', usageArgs: '[MAP]',
     help: "decode an instance's pinned maps (all, or MAP) with their BTF",
     options: [name, { flags: '--per-cpu', help: 'per-CPU maps: one value per CPU instead of the sum' }, { ...json, help: "print as JSON (bpftool's `formatted` layout)" }],
   },

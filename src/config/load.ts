@@ -26,6 +26,16 @@ export function loadConfig(path: string): Config {
   return parseConfig(text, path);
 }
 
+/** The `role:` a config file asks for (`wire` when it names none or cannot be read: the wire's loader then says why). */
+export function configRole(path: string): string {
+  try {
+    const data = parseDocument(readFileSync(path, 'utf8')).toJS() as { role?: unknown } | null;
+    return typeof data?.role === 'string' ? data.role : 'wire';
+  } catch {
+    return 'wire';
+  }
+}
+
 function readFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'no such file';

@@ -19,6 +19,8 @@ export const DEFAULT_MODE: Mode = 'auto';
 export interface Config {
   /** Name of the folder under bpffs that holds this bump's pins. */
   instance?: string;
+  /** `wire` (the default) bridges two ports; `router` routes between several (src/router/config.ts). */
+  role?: 'wire' | 'router';
   /** The two interfaces the bump sits between, [a, b]. */
   ports?: [string, string];
   /** Hook per port: auto (native XDP on NICs that have it, TC on virtual devices), native, generic, tc. */
@@ -90,6 +92,7 @@ const properties = {
       pattern: 'must be 1-32 characters of A-Z a-z 0-9 _ . - starting with a letter or digit',
     },
   },
+  role: { enum: ['wire', 'router'] },
   ports: {
     type: 'array',
     items: interfaceName,

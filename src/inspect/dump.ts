@@ -10,6 +10,8 @@ import { UsageError } from '../errors';
 import { Opened } from './instance';
 import { View, VIEWS } from './views';
 import { MAPS } from '../generated/bpf';
+import { readRouterRecord } from '../router/record';
+import { connText, routerConns } from '../router/inspect';
 
 export interface DumpOptions { perCpu?: boolean }
 export interface MapDump { name: string; type: string; btf: boolean; entries: JsonValue[]; text: string[] }
@@ -25,6 +27,7 @@ export function mapNames(inst: Opened): string[] {
 export const MAP_ALIASES: Record<string, string> = {
   flows: MAPS.l2_flows, rules: MAPS.l2_rules, tunnels: MAPS.l2_tunnels, ports: MAPS.l2_ports, neigh: MAPS.l2_neigh,
   moves: MAPS.l2_mac_moves, local: MAPS.l2_local, drops: MAPS.l2_drops,
+  conns: MAPS.rt_conns, counts: MAPS.rt_counts,
 };
 
 export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOptions): MapDump[] {
@@ -33,6 +36,11 @@ export function dumpMaps(inst: Opened, alias: string | undefined, opts: DumpOpti
     const rows = ovpnClients(inst.paths);
     return [{ name: 'peers', type: 'view', btf: true, entries: rows as unknown as JsonValue[], text: rows.map((c) =>
       `${c.peerId} ${c.commonName} ${c.realAddress} ${[c.vpn4, c.vpn6].filter(Boolean).join(' ')} ${c.cipher} keys ${c.keyIds.join(',')} rx ${c.rxPackets}/${c.rxBytes} tx ${c.txPackets}/${c.txBytes}`) }];
+  }
+  if (alias === 'nat' && readRouterRecord(inst.paths)) {
+    // a router's connections, one row per connection as `conntrack -L` lists them
+    const rows = routerConns(inst.paths, inst.ifname);
+    return [{ name: 'nat', type: 'view', btf: true, entries: rows as unknown as JsonValue[], text: rows.map(connText) }];
   }
   const names = mapNames(inst);
   const which = alias && (MAP_ALIASES[alias] ?? alias);

@@ -6,6 +6,7 @@ import { UsageError } from '../errors';
 import { InstanceRecord, readInstance } from '../instance/record';
 import { instancePaths, InstancePaths, listInstances } from '../instance/paths';
 import { ovpnRecord } from '../openvpn/inspect';
+import { readRouterRecord } from '../router/record';
 
 export interface Opened { name: string; paths: InstancePaths; record?: InstanceRecord; ifname: (i: number) => string | undefined }
 
@@ -24,7 +25,7 @@ export function pickInstance(root: string, name?: string): string {
 export function openInstance(root: string, name: string): Opened {
   const paths = instancePaths(root, name);
   const record = readInstance(paths);
-  const netns = record?.netns ?? ovpnRecord(paths)?.netns;
+  const netns = record?.netns ?? ovpnRecord(paths)?.netns ?? readRouterRecord(paths)?.netns;
   const cache = new Map<number, string | undefined>();
   const nsOk = !netns || fs.existsSync(netnsPath(netns));
   const ifname = (i: number) => {

@@ -4,10 +4,13 @@
 import fs from 'fs';
 import path from 'path';
 import { BpfMap } from '../bpf/maps';
+import * as bpf from '../bpf/libbpf';
 import { formatJson, sumValues } from '../btf';
 import { Opened } from './instance';
 import { MAPS } from '../generated/bpf';
 import { ovpnClients, ovpnCounts, OvpnClientRow, ovpnRecord } from '../openvpn/inspect';
+import { readRouterRecord } from '../router/record';
+import { routerCounts } from '../router/inspect';
 
 export interface PortStats {
   port: string; ifindex: number;
@@ -31,6 +34,8 @@ export interface Stats {
   instance: string; at: number; ports: PortStats[]; drops: DropStats[]; tunnels: TunnelStats[];
   /** An `l2bpf openvpn` server: the data channel's counters by outcome, and per client. */
   openvpn?: { counts: Record<string, number>; clients: OvpnClientRow[] };
+  /** A routing instance: packets by outcome (enum rt_count), and the connection table's fill. */
+  router?: { counts: Record<string, number>; connections: number; tableSize: number };
 }
 
 const big = (v: unknown) => BigInt(v as number);
@@ -43,6 +48,12 @@ export function reasonLabel(enumName: string): string {
 export function readStats(inst: Opened): Stats {
   if (ovpnRecord(inst.paths)) {
     return { instance: inst.name, at: Date.now(), ports: [], drops: [], tunnels: [], openvpn: { counts: ovpnCounts(inst.paths), clients: ovpnClients(inst.paths) } };
+  }
+  if (readRouterRecord(inst.paths)) {
+    const conns = BpfMap.openPinned(path.join(inst.paths.maps, MAPS.rt_conns));
+    let entries = 0;
+    try { entries = [...bpf.mapKeys(conns.fd, conns.info.keySize)].length; } finally { conns.close(); }
+    return { instance: inst.name, at: Date.now(), ports: [], drops: [], tunnels: [], router: { counts: routerCounts(inst.paths), connections: entries, tableSize: conns.info.maxEntries } };
   }
   const ports: PortStats[] = [];
   const pmap = BpfMap.openPinned(path.join(inst.paths.maps, MAPS.l2_port_stats));

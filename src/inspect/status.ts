@@ -10,6 +10,7 @@ import { wirePorts } from '../instance/record';
 import { xdpFeatures, XDP_ACT } from '../net/netdev';
 import { openInstance } from './instance';
 import { ovpnClients, OvpnClientRow, ovpnRecord } from '../openvpn/inspect';
+import { readRouterRecord } from '../router/record';
 
 export interface PortStatus {
   name: string; ifindex: number; present: boolean; mode?: string; reason?: string; segmenter?: boolean;
@@ -34,6 +35,8 @@ export function runStatus(root: string): InstanceStatus[] {
         openvpn: { pid: ov.pid, alive: ov.alive, port: ov.port, tun: ov.tun, config: ov.config, clients: ovpnClients(inst.paths) },
       };
     }
+    const rr = readRouterRecord(inst.paths);
+    if (rr) return routerStatus(name, inst.paths, rr);
     const r = inst.record;
     const problems: string[] = [];
     if (!r) problems.push('no instance record (attach did not finish?)');
@@ -70,4 +73,31 @@ export function runStatus(root: string): InstanceStatus[] {
       since: iso(r?.attachedAt), updated: iso(r?.updatedAt), pinDir: inst.paths.dir, ports, problems,
     };
   });
+}
+
+/** A routing instance: every port present and running our tcx link. */
+function routerStatus(name: string, paths: ReturnType<typeof openInstance>['paths'], rr: NonNullable<ReturnType<typeof readRouterRecord>>): InstanceStatus {
+  const problems: string[] = [];
+  const nsOk = !rr.netns || fs.existsSync(netnsPath(rr.netns));
+  if (!nsOk) problems.push(`namespace ${rr.netns} is gone`);
+  const ports = rr.ports.map((x): PortStatus => {
+    const st: PortStatus = { name: x.ifname, ifindex: x.ifindex, present: false, mode: 'tc', reason: 'router' };
+    if (!nsOk) return st;
+    inNetns(rr.netns, () => {
+      st.present = ifIndex(x.ifname) === x.ifindex;
+      const l = ourLink(paths.links, x.ifname);
+      if (l) {
+        bpf.closeFd(l.fd);
+        if (l.ifindex) { st.linkId = l.id; st.progId = l.progId; st.program = progInfoById(l.progId)?.name; }
+      }
+    });
+    if (!st.present) problems.push(`port ${x.ifname} is gone or was re-created`);
+    else if (!st.linkId) problems.push(`port ${x.ifname} has no active l2bpf link`);
+    return st;
+  });
+  const iso = (s: number) => new Date(s * 1000).toISOString();
+  return {
+    instance: name, state: problems.length ? 'degraded' : 'attached', netns: rr.netns, requested: 'router',
+    since: iso(rr.attachedAt), updated: iso(rr.updatedAt), pinDir: paths.dir, ports, problems,
+  };
 }

@@ -48,6 +48,7 @@ export interface AttachRequest {
 export interface AttachedPort { name: string; ifindex: number; mode: Hook; reason: string; linkId: number; progId: number }
 export interface AttachResult {
   instance: string;
+  role: 'wire';
   action: 'attached' | 'updated' | 'unchanged';
   requested: ModeRequest;
   netns?: string;
@@ -434,7 +435,7 @@ function result(run: Run, action: AttachResult['action']): AttachResult {
   };
   const seg = run.rows.find((r) => r.segmenter);
   return {
-    instance: run.req.name, action, requested: run.req.mode, netns: run.req.netns, pinDir: run.p.dir,
+    instance: run.req.name, role: 'wire', action, requested: run.req.mode, netns: run.req.netns, pinDir: run.p.dir,
     ports: run.rows.filter((r) => !r.segmenter).map(port), ...(seg ? { segmenter: port(seg) } : {}), warnings: run.warnings,
   };
 }

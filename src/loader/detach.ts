@@ -13,6 +13,8 @@ import { readInstance, wirePorts } from '../instance/record';
 import { instancePaths, listInstances } from '../instance/paths';
 import { requirePrivilege } from './privilege';
 import { deleteSegmenter, segmenterNames } from './segmenter';
+import { detachRouter } from '../router/attach';
+import { readRouterRecord } from '../router/record';
 
 export interface DetachResult { instance: string; ports: string[]; netns?: string; notes: string[] }
 
@@ -33,7 +35,8 @@ export function selectInstances(root: string, sel: { name?: string; ports?: stri
   }
   if (sel.ports?.length) {
     const match = all.filter((n) => {
-      const r = readInstance(instancePaths(root, n));
+      const r = readInstance(instancePaths(root, n)), rr = readRouterRecord(instancePaths(root, n));
+      if (rr) return rr.netns === sel.netns && sel.ports!.every((p) => rr.ports.some((x) => x.ifname === p));
       return r && r.netns === sel.netns && sel.ports!.every((p) => wirePorts(r).some((a) => a.ifname === p));
     });
     if (!match.length) throw new UsageError(`no l2bpf instance on ${sel.ports.join(' and ')}${sel.netns ? ` in namespace ${sel.netns}` : ''}`);
@@ -76,6 +79,13 @@ function detachOne(root: string, name: string): DetachResult {
     fs.rmSync(p.dir, { recursive: true, force: true });
     if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmdirSync(root);
     return { instance: name, ports: [], netns: ov.netns, notes: [] };
+  }
+  const router = readRouterRecord(p);
+  if (router) {
+    const notes = detachRouter(p, router);
+    if (fs.existsSync(root) && fs.readdirSync(root).length === 0) fs.rmdirSync(root);
+    notes.forEach((n) => log.warn(n));
+    return { instance: name, ports: router.ports.map((x) => x.ifname), netns: router.netns, notes };
   }
   const rec = readInstance(p);
   const notes: string[] = [];

@@ -9,7 +9,8 @@ import { log } from '../log';
 
 const hex = (b: Buffer) => b.toString('hex');
 
-export function applyState(obj: bpf.BpfObject, desired: DesiredState): void {
+/** Any map-name -> entries set: the wire's DesiredState, the router's plan. */
+export function applyState(obj: bpf.BpfObject, desired: Pick<DesiredState, 'maps'> | { maps: Record<string, Array<{ key: unknown; value: unknown }>> }): void {
   for (const [name, entries] of Object.entries(desired.maps)) {
     const map = BpfMap.fromFd(bpf.mapFd(obj, name), name); // fd owned by the object
     const want = (entries as Array<{ key: never; value: never }>).map((e) => ({ key: hex(map.encodeKey(e.key)), value: hex(map.encodeVal(e.value)) }));

@@ -44,3 +44,9 @@ export function tcBpfFilters(netns: string | undefined, dev: string): TcBpfFilte
   }
   return found;
 }
+
+/** The port's first IPv4 address (masquerade's source), if it has one. */
+export function firstIpv4(netns: string | undefined, dev: string): string | undefined {
+  const out = JSON.parse(run('ip', netns, ['-j', '-4', 'addr', 'show', 'dev', dev])) as Array<{ addr_info?: Array<{ local: string; scope: string }> }>;
+  return out[0]?.addr_info?.find((a) => a.scope === 'global')?.local;
+}

@@ -125,15 +125,18 @@ describe('stage two: the route, with the original input port', () => {
     expect(mac(run(v4('192.0.2.70', '192.0.2.200'), 'lan0').data.subarray(0, 6))).toBe(GW_MAIN); // same packet, other port
   });
 
-  test('mark_iif: the original input ifindex in skb->mark, the packet routed as without it; without it the mark is left alone', () => {
-    const before = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
+  test('mark_iif: the original input ifindex in skb->mark, the packet handed to the kernel\'s forwarding unchanged (it routes, decrements TTL); without it the mark is left alone', () => {
+    const f = v4('192.0.2.70', '192.0.2.200');
+    const before = run(f, 'lan1');
+    expect(before.retval).toBe(TC_ACT_REDIRECT);
     expect(before.ctx!.readUInt32LE(MARK_OFF)).toBe(0);
     config({ flags: 1 });
     try {
-      const r = run(v4('192.0.2.70', '192.0.2.200'), 'lan1');
-      expect(r.retval).toBe(TC_ACT_REDIRECT);
-      expect(r.ctx!.readUInt32LE(MARK_OFF)).toBe(idx.lan1);
-      expect(r.data).toEqual(before.data);
+      let r: ReturnType<typeof run> | undefined;
+      expect(delta(() => { r = run(f, 'lan1'); })).toEqual({ forwarded_kernel: 1 });
+      expect(r!.retval).toBe(TC_ACT_OK);
+      expect(r!.ctx!.readUInt32LE(MARK_OFF)).toBe(idx.lan1);
+      expect(r!.data).toEqual(f);
     } finally {
       config();
     }
@@ -242,6 +245,18 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect([csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([0, 0]);
     expect(mac(r!.data.subarray(0, 6))).toBe(LAN10); // routed to the LAN host after the translation
     expect(r!.data[14 + 8]).toBe(63);
+  });
+
+  test('mark_iif with masquerade: translated both ways, handed to the kernel with the original port in skb->mark, TTL left for the kernel', () => {
+    config({ n_snat: 1, n_dnat: 1, flags: 1 });
+    let r: ReturnType<typeof run> | undefined;
+    expect(delta(() => { r = run(udp4('192.0.2.10', '192.0.2.200', 40001, 53), 'lan0'); })).toEqual({ nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded_kernel: 1 });
+    expect([r!.retval, r!.ctx!.readUInt32LE(MARK_OFF)]).toEqual([TC_ACT_OK, idx.lan0]);
+    expect(addrs(r!.data)).toEqual(['203.0.113.1', 40001, '192.0.2.200', 53]);
+    expect([r!.data[14 + 8], csum(r!.data.subarray(14, 34)), l4sum(r!.data)]).toEqual([64, 0, 0]);
+    expect(delta(() => { r = run(udp4('192.0.2.200', '203.0.113.1', 53, 40001), 'wan0'); })).toEqual({ nat_xlate: 1, forwarded_kernel: 1 });
+    expect([r!.retval, r!.ctx!.readUInt32LE(MARK_OFF)]).toEqual([TC_ACT_OK, idx.wan0]);
+    expect(addrs(r!.data)).toEqual(['192.0.2.200', 53, '192.0.2.10', 40001]);
   });
 
   test('the connection keeps its original input port; a second host on the same port gets another one, its reply finds it', () => {

@@ -9,6 +9,17 @@ export function printStats(s: Stats, prev?: Stats): void {
     process.stdout.write(`${table(Object.entries(s.openvpn.counts).map(([k, v]) => [`  ${k}`, `${v} pkts`]))}\n`);
     return;
   }
+  if (s.router) {
+    const r = s.router;
+    process.stdout.write(`instance ${s.instance} (router): ${r.connections} of ${r.tableSize} connection-table entries in use (two per connection)\n`);
+    const secs = prev ? (s.at - prev.at) / 1000 : 0;
+    const rows = Object.entries(r.counts).filter(([, v]) => v > 0).map(([k, v]) => {
+      const was = prev?.router?.counts[k];
+      return [`  ${k}`, `${v} pkts`, ...(prev && secs > 0 && was !== undefined ? [`${Math.round((v - was) / secs)}/s`] : [])];
+    });
+    process.stdout.write(rows.length ? `${table(rows)}\n` : '  nothing counted yet\n');
+    return;
+  }
   const secs = prev ? (s.at - prev.at) / 1000 : 0;
   const rate = (now: bigint, before?: bigint) => (prev && before !== undefined && secs > 0 ? `${Math.round(Number(now - before) / secs)}/s` : '');
   const rows = [['port', 'rx pkts', 'rx bytes', 'fwd pkts', 'fwd bytes', 'drop pkts', 'drop bytes', ...(prev ? ['rx rate', 'fwd rate'] : [])]];
