@@ -34,6 +34,7 @@ import { applyState, pinnedMaxEntries } from './state';
 import { desiredState, DesiredState } from '../control';
 import { ConfigError, EffectiveConfig } from '../config';
 import { MAPS } from '../generated/bpf';
+import { readRouterRecord } from '../router/record';
 
 export interface AttachRequest {
   ports: [string, string];
@@ -183,6 +184,9 @@ function attachLocked(req: AttachRequest): AttachResult {
 /** The instance name must not be attached elsewhere, nor the ports taken by another instance. */
 function checkOwnership(req: AttachRequest, existing: InstanceRecord | undefined): void {
   const where = (ns?: string) => (ns ? ` in namespace ${ns}` : '');
+  if (readRouterRecord(instancePaths(req.pinRoot, req.name))) {
+    throw new UsageError(`instance ${req.name} is a router`, `detach it first (l2bpf detach --name ${req.name}) or pick another --name`);
+  }
   const names = existing && wirePorts(existing).map((a) => a.ifname);
   if (existing && (existing.netns !== req.netns || names!.join() !== req.ports.join())) {
     throw new UsageError(
@@ -192,9 +196,10 @@ function checkOwnership(req: AttachRequest, existing: InstanceRecord | undefined
   }
   for (const other of listInstances(req.pinRoot)) {
     if (other === req.name) continue;
-    const rec = readInstance(instancePaths(req.pinRoot, other));
-    if (!rec || rec.netns !== req.netns) continue;
-    const taken = req.ports.find((n) => wirePorts(rec).some((a) => a.ifname === n));
+    const op = instancePaths(req.pinRoot, other);
+    const rec = readInstance(op), router = readRouterRecord(op);
+    const theirs = [...(rec && rec.netns === req.netns ? wirePorts(rec).map((a) => a.ifname) : []), ...(router && router.netns === req.netns ? router.ports.map((x) => x.ifname) : [])];
+    const taken = req.ports.find((n) => theirs.includes(n));
     if (taken) throw new UsageError(`port ${taken}${where(req.netns)} already belongs to l2bpf instance ${other}`, `detach it first: l2bpf detach --name ${other}`);
   }
 }

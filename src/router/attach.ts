@@ -25,7 +25,7 @@ import { MAPS } from '../generated/bpf';
 import { RouterConfig } from './config';
 import { planRouter, PortFact } from './plan';
 import { readRouterRecord, RouterPortRecord, writeRouterRecord } from './record';
-import { restoreSysctls, routingSysctls } from './sysctl';
+import { applySysctls, restoreSysctls } from './sysctl';
 
 export const ROUTER_OBJECT = 'router_tc.bpf.o';
 export const ROUTER_PROGRAM = 'rt_tc_in';
@@ -106,12 +106,9 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
     // sysctls: what routing needs on each port, recorded so detach puts it back
     const ports: RouterPortRecord[] = facts.map((f) => {
       const was = existing?.ports.find((x) => x.ifname === f.name);
-      const set = routingSysctls(f.name, Boolean(req.config.mark_iif));
-      undo.push(`restore sysctls of ${f.name}`, () => restoreSysctls(f.name, set));
-      return {
-        ifname: f.name, ifindex: f.ifindex, forwardingSet: set.forwardingSet || Boolean(was?.forwardingSet),
-        acceptLocalSet: set.acceptLocalSet || Boolean(was?.acceptLocalSet), rpFilterWas: set.rpFilterWas >= 0 ? set.rpFilterWas : was?.rpFilterWas ?? -1,
-      };
+      const { now, undo: back } = applySysctls(f.name, Boolean(req.config.mark_iif), was);
+      undo.push(`restore sysctls of ${f.name}`, back);
+      return { ifname: f.name, ifindex: f.ifindex, ...now };
     });
     failpoint('router-after-sysctl');
 

@@ -15,19 +15,31 @@ const write = (port: string, key: string, v: number) => fs.writeFileSync(conf(po
 /** What attach changed; rpFilterWas: the port's old rp_filter (-1: untouched). */
 export interface SysctlChanges { forwardingSet: boolean; acceptLocalSet: boolean; rpFilterWas: number }
 
-export function routingSysctls(port: string, markIif: boolean): SysctlChanges {
-  const c: SysctlChanges = { forwardingSet: false, acceptLocalSet: false, rpFilterWas: -1 };
-  if (read(port, 'forwarding') === 0) { write(port, 'forwarding', 1); c.forwardingSet = true; }
-  if (!markIif) return c;
-  if (read(port, 'accept_local') === 0) { write(port, 'accept_local', 1); c.acceptLocalSet = true; }
-  // the kernel uses the larger of all's and the port's value: loose on the port wins over strict in all
-  if (Math.max(read(port, 'rp_filter'), read('all', 'rp_filter')) === 1) {
-    c.rpFilterWas = read(port, 'rp_filter');
-    write(port, 'rp_filter', 2);
+export const UNTOUCHED: SysctlChanges = { forwardingSet: false, acceptLocalSet: false, rpFilterWas: -1 };
+
+/** Sets what the port needs given what an earlier attach already changed
+ * (`was`); a re-attach without mark_iif puts accept_local and rp_filter
+ * back. Returns the changes now in force and how to undo this call's. */
+export function applySysctls(port: string, markIif: boolean, was: SysctlChanges = UNTOUCHED): { now: SysctlChanges; undo: () => void } {
+  const now = { ...was };
+  const undo: Array<() => void> = [];
+  const set = (key: string, v: number) => { const old = read(port, key); write(port, key, v); undo.push(() => write(port, key, old)); };
+  if (!was.forwardingSet && read(port, 'forwarding') === 0) { set('forwarding', 1); now.forwardingSet = true; }
+  if (markIif) {
+    if (!was.acceptLocalSet && read(port, 'accept_local') === 0) { set('accept_local', 1); now.acceptLocalSet = true; }
+    // the kernel uses the larger of all's and the port's value: loose on the port wins over strict in all
+    if (was.rpFilterWas < 0 && Math.max(read(port, 'rp_filter'), read('all', 'rp_filter')) === 1) {
+      now.rpFilterWas = read(port, 'rp_filter');
+      set('rp_filter', 2);
+    }
+  } else {
+    if (was.acceptLocalSet) { set('accept_local', 0); now.acceptLocalSet = false; }
+    if (was.rpFilterWas >= 0) { set('rp_filter', was.rpFilterWas); now.rpFilterWas = -1; }
   }
-  return c;
+  return { now, undo: () => undo.reverse().forEach((f) => f()) };
 }
 
+/** detach: what attach changed goes back. */
 export function restoreSysctls(port: string, c: SysctlChanges): void {
   if (c.forwardingSet) write(port, 'forwarding', 0);
   if (c.acceptLocalSet) write(port, 'accept_local', 0);

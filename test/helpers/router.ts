@@ -3,15 +3,18 @@
 //   h0 192.0.2.10/26 -- lan0 [router r] wan0 203.0.113.1/24 -- w 203.0.113.2/24, 198.51.100.1/32
 //   h1 192.0.2.70/26 -- lan1                                      (198.51.100.99: unreachable at w)
 //
-// and bpf/router_tc.bpf.o attached to r's ports as an instance would
-// attach it (tcx ingress; maps filled: masquerade lan0+lan1 -> wan0, a port
-// forward of 203.0.113.1:8080/tcp to 192.0.2.10:80 from any port: hairpin). w knows no route to
-// the LAN: only what the NAT makes of its traffic gets answers.
-import * as bpf from '../../src/bpf/libbpf';
+// and a routing instance attached to r's ports from a `role: router` config
+// (masquerade lan0+lan1 -> wan0, a port forward of 203.0.113.1:8080/tcp to
+// 192.0.2.10:80 from any port: hairpin). w knows no route to the LAN: only
+// what the NAT makes of its traffic gets answers.
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import * as l2 from '../../src/index';
 import { BpfMap } from '../../src/bpf/maps';
 import { ifIndex, inNetns } from '../../src/bpf/sys';
 import { sh } from './netns';
-import { BUILD, enumCounts } from './wire';
+import { enumCounts } from './wire';
 
 export interface RouterLab { r: string; h0: string; h1: string; w: string; idx: Record<string, number> }
 export const inNs = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', ns, ...cmd], { allowFail: true, timeoutMs: 60000 });
@@ -47,34 +50,45 @@ export function destroyRouterLab(lab: RouterLab): void {
   for (const n of [lab.r, lab.h0, lab.h1, lab.w]) if (have.includes(n)) sh('ip', ['netns', 'del', n], { allowFail: true });
 }
 
-export interface AttachedRouter { maps: Record<string, BpfMap>; counts(): Record<string, number>; config(over?: Record<string, number>): void; close(): void }
+export interface AttachedRouter {
+  name: string; pinRoot: string; file: string;
+  maps: Record<string, BpfMap>; counts(): Record<string, number>;
+  /** attach again with other config lines (policy, mark_iif, ...): maps updated in place */
+  reattach(extra?: string): unknown;
+  close(): void;
+}
 
-/** bpf/router_tc.bpf.o on r's three ports, unpinned: closing the handle detaches it. */
-export function attachRouter(lab: RouterLab): AttachedRouter {
-  const obj = bpf.openObject(`${BUILD}/router_tc.bpf.o`);
-  for (const m of bpf.mapNames(obj)) if (!m.includes('.')) bpf.setMapPinPath(obj, m, null);
-  bpf.loadObject(obj);
+/** The lab's router config: masquerade lan0+lan1 -> wan0, a port forward of
+ * 203.0.113.1:8080/tcp to 192.0.2.10:80 from any port (hairpin); `extra`
+ * appends lines (policy:, mark_iif:, conntrack:). */
+export function routerYaml(lab: RouterLab, name: string, extra = ''): string {
+  return [
+    `instance: ${name}`, 'role: router', `netns: ${lab.r}`, 'ports: [lan0, lan1, wan0]', 'nat:',
+    '  - { in: [lan0, lan1], out: wan0, src: 192.0.2.0/24, snat: masquerade }',
+    '  - { proto: tcp, dst: 203.0.113.1, dport: 8080, dnat: "192.0.2.10:80" }', extra, '',
+  ].join('\n');
+}
+
+/** The router attached as a user attaches it (`l2bpf attach -c router.yaml`,
+ * through the library), pinned under its own pin root; close() detaches. */
+export function attachRouter(lab: RouterLab, extra = ''): AttachedRouter {
+  const name = `${lab.r}-edge`.slice(0, 32), pinRoot = `/sys/fs/bpf/l2t-${lab.r}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l2rt-')), file = path.join(dir, 'router.yaml');
   const maps: Record<string, BpfMap> = {};
-  for (const m of ['rt_config', 'rt_ports', 'rt_policy', 'rt_counts', 'rt_snat', 'rt_dnat', 'rt_conns']) maps[m] = BpfMap.fromFd(bpf.mapFd(obj, m), m);
-  const { idx } = lab;
-  const config = (over: Record<string, number> = {}) => maps.rt_config.update(0, {
-    flags: 0, port_min: 1024, port_max: 65535, n_snat: 1, n_dnat: 1, udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0, ...over,
-  });
-  config();
-  const addr: Record<string, string> = { lan0: '192.0.2.1', lan1: '192.0.2.65', wan0: '203.0.113.1' };
-  for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) maps.rt_ports.update(idx[p], { index: i, addr4: addr[p] });
-  maps.rt_snat.update(0, { in_ports: 0b011n, out: idx.wan0, src: '192.0.2.0', src_mask: '255.255.255.0', to_min: '0.0.0.0', to_max: '0.0.0.0', proto: 0, pad: [0, 0, 0] });
-  maps.rt_dnat.update(0, { in_ports: 0n, dst: '203.0.113.1', to_addr: '192.0.2.10', dport: 8080, to_port: 80, proto: 6, pad: [0, 0, 0] });
-  const links: number[] = [];
-  inNetns(lab.r, () => { for (const p of ['lan0', 'lan1', 'wan0']) links.push(bpf.tcxLinkCreate(bpf.programFd(obj, 'rt_tc_in'), idx[p])); });
+  const attach = (more: string) => {
+    fs.writeFileSync(file, routerYaml(lab, name, more));
+    return l2.attach({ config: file, pinRoot });
+  };
+  const r = attach(extra);
+  for (const m of ['rt_config', 'rt_ports', 'rt_policy', 'rt_counts', 'rt_snat', 'rt_dnat', 'rt_conns']) maps[m] = BpfMap.openPinned(`${pinRoot}/${name}/maps/${m}`);
+  void r;
   return {
-    maps,
-    config,
+    name, pinRoot, file, maps,
     counts: () => enumCounts(maps.rt_counts, 'rt_count', 'RT_'),
+    reattach: (more = '') => attach(more),
     close() {
-      for (const l of links) bpf.closeFd(l);
       for (const m of Object.values(maps)) m.close();
-      bpf.closeObject(obj);
+      try { l2.detach({ name, pinRoot }); } finally { fs.rmSync(dir, { recursive: true, force: true }); }
     },
   };
 }

@@ -1,11 +1,9 @@
 // The routing instance's data path (bpf/router_tc.bpf.c: NAT, then route;
 // issue 10) end to end in namespaces, against the kernel's own tools: ping,
 // traceroute, TCP transfers with sha256, nftables, `ip rule`, conntrack.
-// The program is attached here by the test (tcx ingress on each port, maps
-// filled as an instance would fill them); the `role: router` config and
-// its attach are still to come. mark_iif is proved by the program tests
-// only: a redirected packet passes no netfilter hook, and this kernel has no
-// tc classifier but bpf to look at marks with.
+// The instance is attached from a `role: router` config as a user attaches
+// it (test/helpers/router.ts); attach, detach and mark_iif have their own
+// tests in router-attach.test.ts.
 //
 //   h0 192.0.2.10/26 -- lan0 [router r] wan0 203.0.113.1/24 -- w 203.0.113.2/24, 198.51.100.1/32
 //   h1 192.0.2.70/26 -- lan1                                      (198.51.100.99: unreachable at w)
@@ -135,14 +133,14 @@ print(len(got))`;
       ipn(R, 'rule', 'del', 'iif', 'lan1', 'lookup', '100');
       ipn(R, 'route', 'del', 'blackhole', '203.0.113.2/32', 'table', '100');
     }
-    router.maps.rt_policy.update({ in: idx.lan1, out: 0 }, { action: 1, pad: 0 });
+    router.reattach('policy:\n  - { in: lan1, action: drop }');
     try {
       const before = counts();
       expect(x(H1, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '203.0.113.2').out).toMatch(/0 received/);
       expect(x(H0, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '203.0.113.2').out).toMatch(/2 received/);
       expect(counts().drop_policy - before.drop_policy).toBe(2);
     } finally {
-      router.maps.rt_policy.delete({ in: idx.lan1, out: 0 });
+      router.reattach();
     }
   });
 });
