@@ -45,6 +45,7 @@ enum rt_count {
 	RT_NAT_EXPIRED,            /* a connection found past its timeout: started again */
 	RT_NAT_ICMP_ERROR,         /* an ICMP error translated back with the connection it quotes */
 	RT_NAT_HAIRPIN,            /* a port-forwarded connection from the server's side, masqueraded to come back */
+	RT_NAT_EVICTED,            /* a live connection missing one half (a full table evicted it): the half put back */
 	RT_COUNT__MAX,
 };
 

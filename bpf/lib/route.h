@@ -97,6 +97,25 @@ static __always_inline __be16 rt_pick_port(const struct rt_config *cfg)
 	return bpf_htons(lo + bpf_get_prandom_u32() % (hi - lo + 1));
 }
 
+/* A full table (LRU) may have evicted one half of a live connection: its
+ * packets one way would still be translated, the other way not. Put the
+ * missing half back from the one found (`key` is the packet's tuple). */
+static __always_inline void rt_mend(const struct rt_ct *ct, const struct rt_tuple *key, struct rt_ct *nct)
+{
+	struct rt_tuple r;
+
+	rt_reverse(&ct->to, &r);
+	if (bpf_map_lookup_elem(&rt_conns, &r))
+		return;
+	__builtin_memcpy(nct, ct, sizeof(*nct));
+	rt_reverse(key, &nct->to);
+	nct->reply = !ct->reply;
+	nct->packets = 0;
+	nct->bytes = 0;
+	if (!bpf_map_update_elem(&rt_conns, &r, nct, BPF_NOEXIST))
+		rt_count(RT_NAT_EVICTED);
+}
+
 /* Stage one for an IPv4 packet: find its connection, or make one when a
  * rule says so; *to is what the packet is to become (1 returned in *xlate),
  * applied by rt_nat_apply once the route says it leaves: what goes to the
@@ -157,6 +176,8 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 		}
 	}
 	if (ct) {
+		if ((now >> 30) != (ct->last_ns >> 30)) /* about once a second of traffic: both halves still there? */
+			rt_mend(ct, &p->t, nct);
 		st = ct->state;
 		if (p->t.proto == IPPROTO_TCP && (p->tcp_flags & (RT_TCP_FIN | RT_TCP_RST)))
 			st = RT_CT_CLOSING;

@@ -89,5 +89,4 @@ export const RT_ACTION = {
 export const RT_PORT_FLAGS = {
   RT_PORT_FORWARDING_SET: 1,
   RT_PORT_ACCEPT_LOCAL_SET: 2,
-  RT_PORT_RP_FILTER_LOOSE: 4,
 } as const;

@@ -16,9 +16,11 @@ export class LoadedObject {
   readonly obj: bpf.BpfObject;
   private maps = new Map<string, BpfMap>();
 
-  constructor(file: string) {
+  /** `sizes`: max_entries for some maps (a small table to fill). */
+  constructor(file: string, sizes: Record<string, number> = {}) {
     this.obj = bpf.openObject(path.join(BUILD, file));
     for (const m of bpf.mapNames(this.obj)) if (!m.includes('.')) bpf.setMapPinPath(this.obj, m, null);
+    for (const [m, n] of Object.entries(sizes)) bpf.setMaxEntries(this.obj, m, n);
     bpf.loadObject(this.obj);
   }
   map(name: string): BpfMap {

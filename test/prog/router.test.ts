@@ -444,3 +444,42 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect(delta(() => run(udp4('192.0.2.10', '192.0.2.200', 40003, 53), 'lan0'))).toEqual({ nat_expired: 1, nat_new_snat: 1, nat_port_kept: 1, nat_xlate: 1, forwarded: 1 });
   });
 });
+
+describe('a full connection table', () => {
+  const SIZE = 1024;
+  let small: LoadedObject;
+  const runSmall = (frame: Buffer, port: string) => inNetns(NS, () => bpf.testRun(small.prog('rt_tc_in'), { data: frame, ctx: skbCtx(idx[port]), ctxOutSize: SKB.size, dataOutSize: frame.length + 64 }));
+  const smallCounts = () => enumCounts(small.map('rt_counts'), 'rt_count', 'RT_');
+  beforeAll(() => {
+    small = new LoadedObject('router_tc.bpf.o', { rt_conns: SIZE });
+    small.map('rt_config').update(0, { flags: 0, port_min: 1024, port_max: 65535, n_snat: 1, n_dnat: 0, udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0 });
+    for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) small.map('rt_ports').update(idx[p], { index: i, addr4: p === 'wan0' ? '203.0.113.1' : '0.0.0.0' });
+    small.map('rt_snat').update(0, { in_ports: 0b011n, out: idx.wan0, src: '192.0.2.0', src_mask: '255.255.255.0', to_min: '0.0.0.0', to_max: '0.0.0.0', proto: 0, pad: [0, 0, 0] });
+  });
+  afterAll(() => small?.close());
+
+  test('evicts the least recently used and never wedges: 3 times its size in new connections each get translated both ways; a live connection whose reply half was evicted gets it back (counted)', () => {
+    const live = udp4('192.0.2.10', '192.0.2.200', 40000, 53), liveBack = udp4('192.0.2.200', '203.0.113.1', 53, 40000);
+    expect(runSmall(live, 'lan0').retval).toBe(TC_ACT_REDIRECT);
+    let lost = 0;
+    for (let i = 0; i < 3 * SIZE; i++) {
+      const sport = 1024 + i;
+      const out = runSmall(udp4('192.0.2.11', '192.0.2.200', sport, 53), 'lan0');
+      const back = runSmall(udp4('192.0.2.200', '203.0.113.1', 53, out.data.readUInt16BE(34)), 'wan0');
+      if (addrs(back.data)[2] !== '192.0.2.11' || back.data.readUInt16BE(36) !== sport) lost++;
+      if (i % 64 === 0) runSmall(live, 'lan0'); // the live connection's outgoing half stays recent, its reply half is never used
+    }
+    expect(lost).toBe(0);
+    const entries = [...bpf.mapKeys(small.map('rt_conns').fd, small.map('rt_conns').info.keySize)].length;
+    expect(entries).toBeLessThanOrEqual(SIZE);
+    // the reply half is gone: its answer would reach the box itself, untranslated
+    const key = { saddr: '192.0.2.10', daddr: '192.0.2.200', sport: 0x409c, dport: 0x3500, proto: 17, pad: [0, 0, 0] }; // 40000, 53 as on the wire
+    const m = small.map('rt_conns'), v = formatJson(m.btf!, m.info.valueTypeId, m.lookup(key as never)![0]) as Record<string, unknown>;
+    expect(addrs(runSmall(liveBack, 'wan0').data)[2]).toBe('203.0.113.1');
+    // its next packet a second later finds the half missing and puts it back
+    m.update(key as never, { ...v, last_ns: BigInt(v.last_ns as number) - 2000000000n } as never);
+    expect(countsDelta(smallCounts, () => runSmall(live, 'lan0'))).toEqual({ nat_evicted: 1, nat_xlate: 1, forwarded: 1 });
+    const back = runSmall(liveBack, 'wan0');
+    expect(addrs(back.data)).toEqual(['192.0.2.200', 53, '192.0.2.10', 40000]);
+  });
+});
