@@ -7,13 +7,20 @@
 //   - UDP packets/s: iperf3 -u with 18-byte payloads (64-byte frames), as
 //     many as one iperf3 sender makes, the receiver's count;
 //   - new TCP connections/s: a client opening and closing (RST) connections
-//     to w for 3 s, each a new masqueraded connection.
+//     to w for 3 s, each a new masqueraded connection;
+//   - trafgen 64-byte UDP frames out of h0 as fast as one CPU sends them
+//     (packets w receives per second): one flow, and every frame its own
+//     source port (a new connection per frame while the ports last).
 // Hosts keep kernel-default offloads. A JSON line ends the report.
+import fs from 'fs';
+import path from 'path';
+import * as bpf from '../src/bpf/libbpf';
+import { inNetns } from '../src/bpf/sys';
 import { spawn } from 'child_process';
 import { attachRouter, buildRouterLab, destroyRouterLab, inNs } from '../test/helpers/router';
 
 const lab = buildRouterLab('rtb-');
-interface Row { name: string; tcp1: number; tcp4: number; udpPps: number; connPerS: number }
+interface Row { name: string; tcp1: number; tcp4: number; udpPps: number; connPerS: number; tgen1: number; tgenMany: number }
 
 const CONNECT = `
 import socket, struct, sys, time
@@ -61,9 +68,46 @@ async function connPerS(): Promise<number> {
   srv.kill('SIGTERM');
   return rate;
 }
+/** 60-byte UDP frames (64 with the FCS) h0 -> w through r for 4 s, pinned to CPU 0; w's received packets/s. */
+function trafgenPps(randomPort: boolean): number {
+  const mac = (ns: string, dev: string) => JSON.parse(inNs(ns, 'ip', '-j', 'link', 'show', dev).out)[0].address as string;
+  const hex = (m: string) => m.split(':').map((b) => `0x${b}`).join(', ');
+  const cfg = `cpu(0): {\n ${hex(mac(lab.r, 'lan0'))},\n ${hex(mac(lab.h0, 'eth0'))},\n c16(0x0800),\n 0x45, 0x00, c16(46), c16(0), 0x40, 0x00, 64, 17, csumip(14, 33),\n 192, 0, 2, 10, 203, 0, 113, 2,\n ${randomPort ? 'drnd(2)' : 'c16(4000)'}, c16(9), c16(26), c16(0),\n fill(0x00, 18)\n}\n`;
+  const file = `/tmp/l2bpf-bench-router-${process.pid}.cfg`;
+  fs.writeFileSync(file, cfg);
+  const rx = () => Number(JSON.parse(inNs(lab.w, 'ip', '-s', '-j', 'link', 'show', 'eth0').out)[0].stats64.rx.packets);
+  try {
+    const before = rx(), t0 = Date.now();
+    inNs(lab.h0, 'timeout', '-s', 'INT', '4', 'trafgen', '--dev', 'eth0', '--conf', file, '--cpus', '1', '-q');
+    const secs = (Date.now() - t0) / 1000;
+    return (rx() - before) / secs;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
 async function measure(name: string): Promise<Row> {
   inNs(lab.h0, 'ping', '-c', '2', '-i', '0.2', '203.0.113.2');
-  return { name, tcp1: await iperfTcp(1), tcp4: await iperfTcp(4), udpPps: await iperfUdpPps(), connPerS: await connPerS() };
+  return { name, tcp1: await iperfTcp(1), tcp4: await iperfTcp(4), udpPps: await iperfUdpPps(), connPerS: await connPerS(), tgen1: trafgenPps(false), tgenMany: trafgenPps(true) };
+}
+
+/** The least a tc program can do on the same hook (bpf/bench_min.bpf.c): redirect lan0 -> wan0
+ * untouched, no NAT, no route, no MAC rewrite (w's port counts the frames, its stack drops them):
+ * only the trafgen columns mean something. */
+function leastTc(): Row {
+  const obj = bpf.openObject(path.resolve(__dirname, '../../build/bench_min.bpf.o'));
+  const links: number[] = [];
+  try {
+    bpf.loadObject(obj);
+    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const map = bpf.mapFd(obj, 'bench_peer'), prog = bpf.programFd(obj, 'bench_min_tc');
+    bpf.mapUpdate(map, u32(lab.idx.lan0), u32(lab.idx.wan0));
+    bpf.mapUpdate(map, u32(lab.idx.wan0), u32(lab.idx.lan0));
+    inNetns(lab.r, () => { for (const p of ['lan0', 'wan0']) links.push(bpf.tcxLinkCreate(prog, lab.idx[p])); });
+    return { name: 'least a tc program does (redirect, no NAT)', tcp1: NaN, tcp4: NaN, udpPps: NaN, connPerS: NaN, tgen1: trafgenPps(false), tgenMany: trafgenPps(true) };
+  } finally {
+    links.forEach((l) => bpf.closeFd(l));
+    bpf.closeObject(obj);
+  }
 }
 
 async function main(): Promise<void> {
@@ -74,16 +118,19 @@ async function main(): Promise<void> {
     try { rows.push(await measure('kernel forwarding + nftables masquerade')); } finally { inNs(lab.r, 'nft', 'delete', 'table', 'ip', 'rbench'); }
     const router = attachRouter(lab);
     try { rows.push(await measure('l2bpf router, TC (BPF NAT + route)')); } finally { router.close(); }
+    rows.push(leastTc());
   } finally {
     destroyRouterLab(lab);
   }
   const pad = (t: string, n: number) => t.padEnd(n);
+  const fmt = (v: number, digits = 0) => (Number.isNaN(v) ? '-' : v.toFixed(digits));
   process.stdout.write('\nRouter with NAT (h0 -> r -> w, 2-core VM, kernel-default offloads)\n');
-  process.stdout.write(`${pad('row', 44)} ${pad('TCP1 Gbit/s', 12)} ${pad('TCP4 Gbit/s', 12)} ${pad('UDP 64 B pps', 13)} new conns/s\n`);
-  for (const r of rows) process.stdout.write(`${pad(r.name, 44)} ${pad(r.tcp1.toFixed(2), 12)} ${pad(r.tcp4.toFixed(2), 12)} ${pad(Math.round(r.udpPps).toString(), 13)} ${Math.round(r.connPerS)}\n`);
-  const [k, b] = rows;
+  process.stdout.write(`${pad('row', 44)} ${pad('TCP1 Gbit/s', 12)} ${pad('TCP4 Gbit/s', 12)} ${pad('UDP 64 B pps', 13)} ${pad('new conns/s', 12)} ${pad('trafgen 1 flow', 15)} trafgen new port/frame\n`);
+  for (const r of rows) process.stdout.write(`${pad(r.name, 44)} ${pad(fmt(r.tcp1, 2), 12)} ${pad(fmt(r.tcp4, 2), 12)} ${pad(fmt(r.udpPps), 13)} ${pad(fmt(r.connPerS), 12)} ${pad(Math.round(r.tgen1).toString(), 15)} ${Math.round(r.tgenMany)}\n`);
+  const [k, b, m] = rows;
   const ratio = (x: number, y: number) => (y ? x / y : 0).toFixed(2);
-  process.stdout.write(`l2bpf/nftables: TCP1 ${ratio(b.tcp1, k.tcp1)}x, TCP4 ${ratio(b.tcp4, k.tcp4)}x (aim >= 1.0x), UDP pps ${ratio(b.udpPps, k.udpPps)}x, new conns/s ${ratio(b.connPerS, k.connPerS)}x (aims >= 2x; one user-space sender on each, so both may be the sender's limit)\n`);
+  process.stdout.write(`l2bpf/nftables: TCP1 ${ratio(b.tcp1, k.tcp1)}x, TCP4 ${ratio(b.tcp4, k.tcp4)}x (aim >= 1.0x), UDP pps ${ratio(b.udpPps, k.udpPps)}x, new conns/s ${ratio(b.connPerS, k.connPerS)}x, trafgen 64 B 1 flow ${ratio(b.tgen1, k.tgen1)}x, trafgen new port per frame ${ratio(b.tgenMany, k.tgenMany)}x (aims >= 2x)\n`);
+  process.stdout.write(`l2bpf/least tc program: trafgen 1 flow ${ratio(b.tgen1, m.tgen1)}x, new port per frame ${ratio(b.tgenMany, m.tgenMany)}x\n`);
   process.stdout.write(`${JSON.stringify({ router: rows })}\n`);
 }
 
