@@ -46,6 +46,7 @@ enum rt_count {
 	RT_NAT_ICMP_ERROR,         /* an ICMP error translated back with the connection it quotes */
 	RT_NAT_HAIRPIN,            /* a port-forwarded connection from the server's side, masqueraded to come back */
 	RT_NAT_EVICTED,            /* a live connection missing one half (a full table evicted it): the half put back */
+	RT_NAT_EVICTED_ENTRIES,    /* entries (two per connection) a full table evicted for new ones: not packets */
 	RT_COUNT__MAX,
 };
 
@@ -63,7 +64,7 @@ struct rt_config {
 	__u32 tcp_closing;         /* after FIN or RST */
 	__u32 tcp_syn;             /* before the reply */
 	__u32 icmp_timeout;
-	__u32 pad;
+	__u32 ct_size;             /* rt_conns' max_entries, for status */
 };
 
 /* One per port of the instance, by ifindex. */

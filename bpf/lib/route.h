@@ -49,6 +49,14 @@ static __always_inline void rt_count(__u32 what)
 		*n += 1;
 }
 
+static __always_inline void rt_count_n(__u32 what, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&rt_counts, &what);
+
+	if (c)
+		*c += n;
+}
+
 /* The verdict for a packet the kernel takes over, counted as `why`. */
 static __always_inline int rt_to_kernel(__u32 why)
 {
@@ -97,6 +105,14 @@ static __always_inline __be16 rt_pick_port(const struct rt_config *cfg)
 	return bpf_htons(lo + bpf_get_prandom_u32() % (hi - lo + 1));
 }
 
+/* The kernel's map (only its name matters: libbpf matches a struct against
+ * the kernel's by name; a forward declaration it would refuse). */
+struct bpf_map {
+	__u32 opaque;
+};
+/* Entries in a hash map, summed over CPUs (Linux 6.6+, any program type). */
+extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
+
 /* A full table (LRU) may have evicted one half of a live connection: its
  * packets one way would still be translated, the other way not. Put the
  * missing half back from the one found (`key` is the packet's tuple). */
@@ -131,6 +147,7 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	struct rt_pkt *p = &sc->p;
 	__u64 now = bpf_ktime_get_ns(), tmo;
 	l2_ipv4 lo = 0, hi = 0;
+	__s64 held;
 	int dnat, snat;
 	__u32 i, out;
 	__u16 tmp16;
@@ -231,6 +248,9 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 	nct->nat = (snat ? 1 : 0) | (dnat ? 2 : 0);
 	nct->last_ns = now;
 	nct->state = RT_CT_NEW;
+	/* a full table makes room by evicting the least recently used, in batches: the entries it
+	 * lost are what the two inserts did not add (another CPU's inserts at the same time blur it) */
+	held = bpf_map_sum_elem_count((const struct bpf_map *)&rt_conns);
 	/* the reply direction first: its tuple must be free (BPF_NOEXIST), or SNAT picks another port */
 	rt_reverse(&p->t, &nct->to);
 	nct->reply = 1;
@@ -260,6 +280,9 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 		rt_count(RT_DROP_NAT_EXHAUSTED);
 		return TC_ACT_SHOT;
 	}
+	held = held + 2 - bpf_map_sum_elem_count((const struct bpf_map *)&rt_conns);
+	if (held > 0)
+		rt_count_n(RT_NAT_EVICTED_ENTRIES, held);
 	rt_count(snat ? RT_NAT_NEW_SNAT : RT_NAT_NEW_DNAT);
 	if (snat && dnat)
 		rt_count(RT_NAT_NEW_DNAT);

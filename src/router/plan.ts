@@ -42,7 +42,7 @@ export function planRouter(c: RouterConfig, ports: PortFact[]): RouterPlan {
         value: {
           flags: c.mark_iif ? RT_FLAGS.RT_F_MARK_IIF : 0, port_min: pmin, port_max: pmax, n_snat: snat.length, n_dnat: dnat.length,
           udp_timeout: ct.udp_timeout, tcp_established: ct.tcp_established, tcp_closing: ct.tcp_closing, tcp_syn: ct.tcp_syn,
-          icmp_timeout: ct.icmp_timeout, pad: 0,
+          icmp_timeout: ct.icmp_timeout, ct_size: ct.size,
         },
       }],
       rt_ports: ports.map((p, i) => ({ key: p.ifindex, value: { index: i, addr4: p.addr4 ?? '0.0.0.0' } })),

@@ -29,7 +29,7 @@ let wanMac = '';
 function config(over: Record<string, number> = {}): void {
   o.map('rt_config').update(0, {
     flags: 0, port_min: 1024, port_max: 65535, n_snat: 0, n_dnat: 0,
-    udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0, ...over,
+    udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, ct_size: 0, ...over,
   });
 }
 const counts = () => enumCounts(o.map('rt_counts'), 'rt_count', 'RT_');
@@ -452,7 +452,7 @@ describe('a full connection table', () => {
   const smallCounts = () => enumCounts(small.map('rt_counts'), 'rt_count', 'RT_');
   beforeAll(() => {
     small = new LoadedObject('router_tc.bpf.o', { rt_conns: SIZE });
-    small.map('rt_config').update(0, { flags: 0, port_min: 1024, port_max: 65535, n_snat: 1, n_dnat: 0, udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0 });
+    small.map('rt_config').update(0, { flags: 0, port_min: 1024, port_max: 65535, n_snat: 1, n_dnat: 0, udp_timeout: 30, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, ct_size: SIZE });
     for (const [i, p] of ['lan0', 'lan1', 'wan0'].entries()) small.map('rt_ports').update(idx[p], { index: i, addr4: p === 'wan0' ? '203.0.113.1' : '0.0.0.0' });
     small.map('rt_snat').update(0, { in_ports: 0b011n, out: idx.wan0, src: '192.0.2.0', src_mask: '255.255.255.0', to_min: '0.0.0.0', to_max: '0.0.0.0', proto: 0, pad: [0, 0, 0] });
   });
@@ -470,6 +470,9 @@ describe('a full connection table', () => {
       if (i % 64 === 0) runSmall(live, 'lan0'); // the live connection's outgoing half stays recent, its reply half is never used
     }
     expect(lost).toBe(0);
+    // what the table evicted to make room: 2 entries per connection, less what it still holds
+    const entriesNow = [...bpf.mapKeys(small.map('rt_conns').fd, small.map('rt_conns').info.keySize)].length;
+    expect(smallCounts().nat_evicted_entries).toBe(2 * (3 * SIZE + 1) - entriesNow);
     const entries = [...bpf.mapKeys(small.map('rt_conns').fd, small.map('rt_conns').info.keySize)].length;
     expect(entries).toBeLessThanOrEqual(SIZE);
     // the reply half is gone: its answer would reach the box itself, untranslated

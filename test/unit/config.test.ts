@@ -65,7 +65,7 @@ describe('parseConfig: errors carry file:line:col and field', () => {
     [
       'unknown key',
       '# comment\ninstance: a\nports: [eth0, eth1]\nmode: native\ncolour: blue\n',
-      `${FILE}:5:1: colour: unknown key (allowed: instance, ports, mode, netns, local, flows, tunnels, rules)`,
+      `${FILE}:5:1: colour: unknown key (allowed: instance, role, ports, mode, netns, local, flows, tunnels, rules)`,
     ],
     ['bad interface name (slash)', 'ports:\n  - eth0\n  - eth1/x\n', `${FILE}:3:5: ports[1]: ${IFNAME}`],
     ['bad interface name (space)', 'ports: ["a b", eth1]\n', `${FILE}:1:9: ports[0]: ${IFNAME}`],
@@ -108,7 +108,7 @@ describe('parseConfig: errors carry file:line:col and field', () => {
     [
       'first of two errors: unknown key first',
       'colour: x\nmode: bad\n',
-      `${FILE}:1:1: colour: unknown key (allowed: instance, ports, mode, netns, local, flows, tunnels, rules)`,
+      `${FILE}:1:1: colour: unknown key (allowed: instance, role, ports, mode, netns, local, flows, tunnels, rules)`,
     ],
     ['first of two errors: bad mode first', 'mode: bad\ncolour: x\n', `${FILE}:1:7: mode: must be one of auto, native, generic, tc`],
     ['first of two errors inside a list', 'ports: [a/b, c d]\n', `${FILE}:1:9: ports[0]: ${IFNAME}`],
@@ -157,7 +157,7 @@ describe('loadConfig', () => {
   });
 
   const errors: Array<[string, string]> = [
-    ['unknown-key.yaml', ':5:1: colour: unknown key (allowed: instance, ports, mode, netns, local, flows, tunnels, rules)'],
+    ['unknown-key.yaml', ':5:1: colour: unknown key (allowed: instance, role, ports, mode, netns, local, flows, tunnels, rules)'],
     ['bad-port.yaml', ":3:5: ports[1]: must be an interface name (1-15 characters, no '/' or spaces)"],
     ['syntax-error.yaml', ':2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
   ];

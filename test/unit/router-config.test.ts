@@ -76,7 +76,7 @@ describe('a config becomes map entries', () => {
     expect(plan.maps.rt_dnat).toEqual([{ key: 0, value: { in_ports: 0b100n, dst: '203.0.113.1', to_addr: '192.0.2.53', dport: 53, to_port: 5353, proto: 17, pad: [0, 0, 0] } }]);
     expect(plan.maps.rt_policy).toEqual([{ key: { in: 13, out: 14 }, value: { action: 1, pad: 0 } }]);
     expect(plan.maps.rt_ports).toEqual([{ key: 12, value: { index: 0, addr4: '192.0.2.1' } }, { key: 13, value: { index: 1, addr4: '0.0.0.0' } }, { key: 14, value: { index: 2, addr4: '203.0.113.1' } }]);
-    expect(plan.maps.rt_config[0].value).toEqual({ flags: 1, port_min: 20000, port_max: 29999, n_snat: 2, n_dnat: 1, udp_timeout: 60, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, pad: 0 });
+    expect(plan.maps.rt_config[0].value).toEqual({ flags: 1, port_min: 20000, port_max: 29999, n_snat: 2, n_dnat: 1, udp_timeout: 60, tcp_established: 7440, tcp_closing: 10, tcp_syn: 120, icmp_timeout: 30, ct_size: 4096 });
     expect([plan.conntrackSize, plan.masqueradeOut]).toEqual([4096, ['wan0']]);
   });
 

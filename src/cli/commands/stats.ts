@@ -15,7 +15,7 @@ export function printStats(s: Stats, prev?: Stats): void {
     const secs = prev ? (s.at - prev.at) / 1000 : 0;
     const rows = Object.entries(r.counts).filter(([, v]) => v > 0).map(([k, v]) => {
       const was = prev?.router?.counts[k];
-      return [`  ${k}`, `${v} pkts`, ...(prev && secs > 0 && was !== undefined ? [`${Math.round((v - was) / secs)}/s`] : [])];
+      return [`  ${k}`, `${v} ${k.endsWith('_entries') ? 'entries' : 'pkts'}`, ...(prev && secs > 0 && was !== undefined ? [`${Math.round((v - was) / secs)}/s`] : [])];
     });
     process.stdout.write(rows.length ? `${table(rows)}\n` : '  nothing counted yet\n');
     return;
