@@ -4,7 +4,7 @@
 // nothing but this module.
 import { configHash, ConfigError, loadConfig, mergeCliOverConfig, Config } from './config';
 import { configRole, fieldPosition } from './config/load';
-import { attachRouter, RouterAttachResult, routerRequest } from './router';
+import { attachRouter, attachRouterAsync, RouterAttachResult, routerRequest } from './router';
 import { attach as attachRequest, attachAsync as attachRequestAsync, AttachRequest, AttachResult } from './loader/attach';
 import { detach as detachNames, detachAsync as detachNamesAsync, DetachResult, selectInstances } from './loader/detach';
 import { pinRoot } from './instance/paths';
@@ -65,6 +65,9 @@ function attachRequestOf(o: AttachOptions): AttachRequest {
   };
 }
 
+const routerRequestOf = (file: string, o: AttachOptions) =>
+  routerRequest(file, { ports: o.ports, netns: o.netns, name: o.name, mode: o.mode, force: o.force, pinRoot: pinRoot(o.pinRoot) });
+
 /** A config problem found only once the ports are known (a tunnel MTU the
  * port cannot carry) is still the file's: name it, with the line. */
 function inFile(e: unknown, o: AttachOptions): unknown {
@@ -77,7 +80,7 @@ function inFile(e: unknown, o: AttachOptions): unknown {
  * a wire, or with `role: router` in the config a routing instance. */
 export function attach(o: AttachOptions): AttachResult | RouterAttachResult {
   if (o.config && configRole(o.config) === 'router') {
-    const req = routerRequest(o.config, { ports: o.ports, netns: o.netns, name: o.name, mode: o.mode, force: o.force, pinRoot: pinRoot(o.pinRoot) });
+    const req = routerRequestOf(o.config, o);
     try {
       return attachRouter(req);
     } catch (e) {
@@ -94,7 +97,15 @@ export function attach(o: AttachOptions): AttachResult | RouterAttachResult {
 
 /** attach for a daemon: the pin-folder lock is waited for on timers, so the
  * event loop keeps turning (the attach itself is milliseconds of kernel work). */
-export async function attachAsync(o: AttachOptions): Promise<AttachResult> {
+export async function attachAsync(o: AttachOptions): Promise<AttachResult | RouterAttachResult> {
+  if (o.config && configRole(o.config) === 'router') {
+    const req = routerRequestOf(o.config, o);
+    try {
+      return await attachRouterAsync(req);
+    } catch (e) {
+      throw inFile(e, o);
+    }
+  }
   const req = attachRequestOf(o);
   try {
     return await attachRequestAsync(req);

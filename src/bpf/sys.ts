@@ -106,3 +106,15 @@ export function pinThreadToCpu(cpu: number): void {
   mask[cpu >> 3] |= 1 << (cpu & 7);
   if (c.setaffinity(0, mask.length, mask) !== 0) throw new Error(`sched_setaffinity to CPU ${cpu}: errno ${koffi.errno()}`);
 }
+
+/** fn under the folder's lock (lockDir), released after. */
+export function withLock<T>(dir: string, fn: () => T): T {
+  const fd = lockDir(dir);
+  try { return fn(); } finally { fs.closeSync(fd); }
+}
+
+/** withLock for a long-running process: the lock is waited for on timers (lockDirAsync). */
+export async function withLockAsync<T>(dir: string, fn: () => T): Promise<T> {
+  const fd = await lockDirAsync(dir);
+  try { return fn(); } finally { fs.closeSync(fd); }
+}

@@ -15,7 +15,7 @@ import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { progInfo, progInfoById } from '../bpf/info';
 import { BpfMap } from '../bpf/maps';
-import { ifIndex, inNetns, lockDir, lockDirAsync, netnsPath } from '../bpf/sys';
+import { ifIndex, inNetns, withLock, withLockAsync, netnsPath } from '../bpf/sys';
 import { AttachError, UsageError } from '../errors';
 import { log } from '../log';
 import { isPromisc, LinkState, setPromisc } from '../net/iproute';
@@ -82,12 +82,7 @@ function attachChecks(req: AttachRequest): void {
 
 export function attach(req: AttachRequest): AttachResult {
   attachChecks(req);
-  const lock = lockDir(req.pinRoot);
-  try {
-    return inNetns(req.netns, () => attachLocked(req));
-  } finally {
-    fs.closeSync(lock);
-  }
+  return withLock(req.pinRoot, () => inNetns(req.netns, () => attachLocked(req)));
 }
 
 /** attach for a long-running process: waits for the pin-folder lock on
@@ -95,12 +90,7 @@ export function attach(req: AttachRequest): AttachResult {
  * kernel work (milliseconds). */
 export async function attachAsync(req: AttachRequest): Promise<AttachResult> {
   attachChecks(req);
-  const lock = await lockDirAsync(req.pinRoot);
-  try {
-    return inNetns(req.netns, () => attachLocked(req));
-  } finally {
-    fs.closeSync(lock);
-  }
+  return withLockAsync(req.pinRoot, () => inNetns(req.netns, () => attachLocked(req)));
 }
 
 /** A row of the plan: what should be attached where. */

@@ -5,7 +5,7 @@
 import fs from 'fs';
 import { ovpnRecord } from '../openvpn/inspect';
 import * as bpf from '../bpf/libbpf';
-import { inNetns, ifIndex, lockDir, lockDirAsync, netnsPath } from '../bpf/sys';
+import { inNetns, ifIndex, withLock, withLockAsync, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { log } from '../log';
 import { setPromisc } from '../net/iproute';
@@ -48,24 +48,14 @@ export function selectInstances(root: string, sel: { name?: string; ports?: stri
 export function detach(root: string, names: string[]): DetachResult[] {
   requirePrivilege('detach');
   if (!fs.existsSync(root)) return [];
-  const lock = lockDir(root);
-  try {
-    return names.map((n) => detachOne(root, n));
-  } finally {
-    fs.closeSync(lock);
-  }
+  return withLock(root, () => names.map((n) => detachOne(root, n)));
 }
 
 /** detach for a long-running process: waits for the lock on timers. */
 export async function detachAsync(root: string, names: string[]): Promise<DetachResult[]> {
   requirePrivilege('detach');
   if (!fs.existsSync(root)) return [];
-  const lock = await lockDirAsync(root);
-  try {
-    return names.map((n) => detachOne(root, n));
-  } finally {
-    fs.closeSync(lock);
-  }
+  return withLockAsync(root, () => names.map((n) => detachOne(root, n)));
 }
 
 function detachOne(root: string, name: string): DetachResult {

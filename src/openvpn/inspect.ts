@@ -2,10 +2,10 @@
 // status, stats, dump peers and detach: the daemon (pid, alive), its
 // clients (ovpn_clients joined with ovpn_peers), the data channel's counters.
 import fs from 'fs';
-import path from 'path';
 import { BpfMap } from '../bpf/maps';
 import { formatIpv6, formatJson } from '../btf';
 import type { InstancePaths } from '../instance/paths';
+import { enumCounters, withPinnedMap } from '../inspect/pinned';
 
 export interface OvpnRecord { pid: number; alive: boolean; startedAt: number; tun: string; tunIndex: number; port: number; netns?: string; config: string }
 export interface OvpnClientRow {
@@ -13,12 +13,7 @@ export interface OvpnClientRow {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; connectedSince: number; lastActivity: number;
 }
 
-function withMap<T>(p: InstancePaths, name: string, fn: (m: BpfMap) => T): T | undefined {
-  const file = path.join(p.maps, name);
-  if (!fs.existsSync(file)) return undefined;
-  const m = BpfMap.openPinned(file);
-  try { return fn(m); } finally { m.close(); }
-}
+const withMap = withPinnedMap;
 const decode = (m: BpfMap, v: Buffer) => formatJson(m.btf!, m.info.valueTypeId, v) as Record<string, unknown>;
 
 /** Whether pid is an l2bpf process (not a reused pid). */
@@ -46,15 +41,7 @@ export function ovpnRecord(p: InstancePaths): OvpnRecord | undefined {
 
 /** ovpn_counts by name (enum ovpn_count in BTF), summed over CPUs. */
 export function ovpnCounts(p: InstancePaths): Record<string, number> {
-  return withMap(p, 'ovpn_counts', (m) => {
-    const out: Record<string, number> = {};
-    for (const [v, n] of m.btf!.enumNames('ovpn_count')) {
-      if (n.endsWith('__MAX')) continue;
-      const vals = m.lookup(Number(v));
-      out[n.replace(/^OVPN_/, '').toLowerCase()] = vals ? vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0) : 0;
-    }
-    return out;
-  }) ?? {};
+  return enumCounters(p, 'ovpn_counts', 'ovpn_count', 'OVPN_');
 }
 
 const ip4 = (b: Buffer) => [...b].join('.');

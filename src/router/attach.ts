@@ -9,7 +9,7 @@ import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { BpfMap } from '../bpf/maps';
 import { linkInfo } from '../bpf/info';
-import { ifIndex, inNetns, lockDir, netnsPath } from '../bpf/sys';
+import { ifIndex, inNetns, withLock, withLockAsync, netnsPath } from '../bpf/sys';
 import { AttachError, UsageError } from '../errors';
 import { ConfigError } from '../config';
 import { log } from '../log';
@@ -37,16 +37,21 @@ export interface RouterAttachResult {
   conntrack: number; nat: { snat: number; dnat: number }; policy: number; markIif: boolean; pinDir: string; warnings: string[];
 }
 
-export function attachRouter(req: RouterAttachRequest): RouterAttachResult {
+function attachChecks(req: RouterAttachRequest): void {
   requirePrivilege('attach', req.netns);
   if (req.netns && !fs.existsSync(netnsPath(req.netns))) throw new UsageError(`network namespace ${req.netns} does not exist`, 'check the name with: ip netns list');
   ensureBpffs(req.pinRoot);
-  const lock = lockDir(req.pinRoot);
-  try {
-    return inNetns(req.netns, () => attachLocked(req));
-  } finally {
-    fs.closeSync(lock);
-  }
+}
+
+/** attach for a long-running process: the pin-folder lock is waited for on timers. */
+export async function attachRouterAsync(req: RouterAttachRequest): Promise<RouterAttachResult> {
+  attachChecks(req);
+  return withLockAsync(req.pinRoot, () => inNetns(req.netns, () => attachLocked(req)));
+}
+
+export function attachRouter(req: RouterAttachRequest): RouterAttachResult {
+  attachChecks(req);
+  return withLock(req.pinRoot, () => inNetns(req.netns, () => attachLocked(req)));
 }
 
 function attachLocked(req: RouterAttachRequest): RouterAttachResult {

@@ -7,7 +7,7 @@ import { defaultInstance } from '../config/effective';
 import { parseRouterConfig, RouterConfig } from './config';
 import type { RouterAttachRequest } from './attach';
 
-export { attachRouter, detachRouter } from './attach';
+export { attachRouter, attachRouterAsync, detachRouter } from './attach';
 export type { RouterAttachResult, RouterPortResult } from './attach';
 export { parseRouterConfig, checkRouterConfig } from './config';
 export type { RouterConfig, NatRule, PolicyRule } from './config';

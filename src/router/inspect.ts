@@ -2,12 +2,10 @@
 // connections as `conntrack -L` lists them (one row per connection: the
 // original direction's entry joined with its reply's), and the counters by
 // outcome (enum rt_count in the map's BTF, so a new one shows up here).
-import fs from 'fs';
-import path from 'path';
-import { BpfMap } from '../bpf/maps';
 import { formatJson } from '../btf';
 import { MAPS } from '../generated/bpf';
 import type { InstancePaths } from '../instance/paths';
+import { enumCounters, withPinnedMap } from '../inspect/pinned';
 
 export interface Tuple { src: string; dst: string; sport: number; dport: number }
 export interface RouterConn {
@@ -18,24 +16,11 @@ export interface RouterConn {
 const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
 const STATE = ['NEW', 'ESTABLISHED', 'CLOSING'];
 
-function withMap<T>(p: InstancePaths, name: string, fn: (m: BpfMap) => T): T | undefined {
-  const file = path.join(p.maps, name);
-  if (!fs.existsSync(file)) return undefined;
-  const m = BpfMap.openPinned(file);
-  try { return fn(m); } finally { m.close(); }
-}
+const withMap = withPinnedMap;
 
 /** rt_counts by name (enum rt_count), summed over CPUs: RT_NAT_XLATE -> nat_xlate. */
 export function routerCounts(p: InstancePaths): Record<string, number> {
-  return withMap(p, MAPS.rt_counts, (m) => {
-    const out: Record<string, number> = {};
-    for (const [v, n] of m.btf!.enumNames('rt_count')) {
-      if (n.endsWith('__MAX')) continue;
-      const vals = m.lookup(Number(v));
-      out[n.replace(/^RT_/, '').toLowerCase()] = vals ? vals.reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0) : 0;
-    }
-    return out;
-  }) ?? {};
+  return enumCounters(p, MAPS.rt_counts, 'rt_count', 'RT_');
 }
 
 type Raw = Record<string, unknown>;

@@ -2,9 +2,9 @@
 // it is accepted), for the config error tables.
 import { ConfigError, parseConfig } from '../../src/config';
 
-export function messageOf(text: string, file = 'l2bpf.yaml'): string {
+export function messageOf(text: string, file = 'l2bpf.yaml', parse: (text: string, file: string) => unknown = parseConfig): string {
   try {
-    parseConfig(text, file);
+    parse(text, file);
   } catch (e) {
     if (e instanceof ConfigError) return e.message;
     throw e;

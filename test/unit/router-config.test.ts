@@ -2,21 +2,14 @@
 // exact file:line:col: field: message of what is not, and the map entries a
 // config becomes (src/router/plan.ts; layouts encoded through the object's
 // BTF, as attach writes them).
-import { ConfigError, parseConfig } from '../../src/config';
+import { parseConfig } from '../../src/config';
+import { messageOf as configMessage } from '../helpers/config-errors';
 import { parseRouterConfig, planRouter, RouterConfig } from '../../src/router';
 import { LoadedObject } from '../helpers/wire';
 
 const FILE = 'router.yaml';
 const HEAD = 'role: router\nports: [lan0, lan1, wan0]\n';
-function messageOf(text: string): string {
-  try {
-    parseRouterConfig(text, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const messageOf = (text: string) => configMessage(text, FILE, parseRouterConfig);
 
 describe('valid router configs', () => {
   const cases: Array<[string, string, Partial<RouterConfig>]> = [
