@@ -57,7 +57,7 @@ export function attachRouter(req: RouterAttachRequest): RouterAttachResult {
 function attachLocked(req: RouterAttachRequest): RouterAttachResult {
   const p = instancePaths(req.pinRoot, req.name);
   const existing = readRouterRecord(p);
-  checkOwnership(req, p, existing?.ports.map((x) => x.ifname));
+  checkOwnership(req, p, existing?.ports.map((x) => x.ifname), existing?.netns);
   const where = req.netns ? ` in network namespace ${req.netns}` : '';
   const facts: PortFact[] = req.config.ports.map((name, i) => {
     const ifindex = ifIndex(name);
@@ -104,18 +104,32 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
       if (foreign.length && !req.force) refuseForeign(f.name, foreign);
     }
 
-    // maps: the config's entries, in place (equal entries untouched)
-    applyState(obj, plan);
-    failpoint('router-after-maps');
-
+    // maps and sysctls: mark_iif on needs accept_local before the flag, off the flag gone before it
+    const maps = () => {
+      // the config's entries, in place (equal entries untouched); a rollback writes the old ones back
+      const snapshot = Object.keys(plan.maps).map((name) => {
+        const m = BpfMap.fromFd(bpf.mapFd(obj!, name), name);
+        return { m, old: [...m.entries()].map((e) => ({ key: e.key, value: e.values[0] })) };
+      });
+      undo.push('restore the maps as they were', () => {
+        for (const { m, old } of snapshot) {
+          const keep = new Set(old.map((e) => e.key.toString('hex')));
+          if (m.info.type !== 2) for (const k of [...bpf.mapKeys(m.fd, m.info.keySize)]) if (!keep.has(k.toString('hex'))) m.delete(k);
+          for (const e of old) m.update(e.key, e.value);
+        }
+      });
+      applyState(obj!, plan);
+      failpoint('router-after-maps');
+    };
     // sysctls: what routing needs on each port, recorded so detach puts it back
-    const ports: RouterPortRecord[] = facts.map((f) => {
+    const sysctls = () => facts.map((f): RouterPortRecord => {
       const was = existing?.ports.find((x) => x.ifname === f.name);
       const { now, undo: back } = applySysctls(f.name, Boolean(req.config.mark_iif), was);
       undo.push(`restore sysctls of ${f.name}`, back);
       return { ifname: f.name, ifindex: f.ifindex, ...now };
     });
-    failpoint('router-after-sysctl');
+    let ports: RouterPortRecord[];
+    if (req.config.mark_iif) { ports = sysctls(); failpoint('router-after-sysctl'); maps(); } else { maps(); ports = sysctls(); failpoint('router-after-sysctl'); }
 
     // links: swap in place where pinned, else a new tcx ingress link
     facts.forEach((f, i) => {
@@ -137,12 +151,18 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
     });
 
     const progPin = path.join(p.progs, ROUTER_PROGRAM);
-    fs.rmSync(progPin, { force: true });
+    if (fs.existsSync(progPin)) {
+      const oldProg = bpf.getPinned(progPin);
+      held.push(oldProg);
+      fs.unlinkSync(progPin);
+      undo.push('keep the previous program pinned', () => { fs.rmSync(progPin, { force: true }); bpf.pin(oldProg, progPin); });
+    }
     bpf.pin(progFd, progPin);
+    undo.push('unpin the new program', () => fs.rmSync(progPin, { force: true }));
     const now = Math.floor(Date.now() / 1000);
-    writeRouterRecord(BpfMap.fromFd(bpf.mapFd(obj, MAPS.rt_instance), MAPS.rt_instance), {
-      attachedAt: existing?.attachedAt ?? now, updatedAt: now, configHash: req.configHash, netns: req.netns, ports,
-    });
+    const record = BpfMap.fromFd(bpf.mapFd(obj, MAPS.rt_instance), MAPS.rt_instance);
+    if (existing) undo.push('restore the instance record', () => writeRouterRecord(record, existing));
+    writeRouterRecord(record, { attachedAt: existing?.attachedAt ?? now, updatedAt: now, configHash: req.configHash, netns: req.netns, ports });
     failpoint('router-after-record');
     undo.commit();
 
@@ -178,10 +198,13 @@ function linkProg(pin: string, held: number[]): number {
 }
 
 /** The name must not be a wire's, nor other ports than its own; no port may belong to another instance. */
-function checkOwnership(req: RouterAttachRequest, p: InstancePaths, own: string[] | undefined): void {
+function checkOwnership(req: RouterAttachRequest, p: InstancePaths, own: string[] | undefined, existingNetns?: string): void {
   const where = req.netns ? ` in namespace ${req.netns}` : '';
   if (!own && fs.existsSync(p.maps) && fs.readdirSync(p.maps).length) {
     throw new UsageError(`instance ${req.name} exists and is not a router`, `detach it first (l2bpf detach --name ${req.name}) or pick another --name`);
+  }
+  if (own && existingNetns !== req.netns) {
+    throw new UsageError(`instance ${req.name} is attached in ${existingNetns ? `namespace ${existingNetns}` : 'this namespace'}`, `detach it first (l2bpf detach --name ${req.name}) or pick another --name`);
   }
   if (own && own.join() !== req.config.ports.join()) {
     throw new UsageError(`instance ${req.name} routes between ${own.join(', ')}: a change of ports needs a detach first`, `l2bpf detach --name ${req.name}, then attach again`);

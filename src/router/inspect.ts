@@ -43,7 +43,7 @@ export function routerConns(p: InstancePaths, ifname: (i: number) => string | un
       const to = e.v.to as Raw;
       const rep = byKey.get(keyOf(to)); // the reply's tuple is the translated one, reversed
       const proto = Number(e.key.proto), state = Number(e.v.state);
-      const last = [e.v.last_ns, rep?.v.last_ns].map((x) => BigInt(x as number)).reduce((a, b) => (a > b ? a : b));
+      const last = [e.v.last_ns, rep?.v.last_ns].filter((x) => x !== undefined).map((x) => BigInt(x as number)).reduce((a, b) => (a > b ? a : b)); // a half a full table evicted: the one there is
       const secs = proto === 6 ? (state === 2 ? cfg.tcp_closing : state === 1 ? cfg.tcp_established : cfg.tcp_syn) : proto === 17 ? cfg.udp_timeout : cfg.icmp_timeout;
       const tuple = (t: Raw) => ({ src: ip4(t.saddr), dst: ip4(t.daddr), sport: be16(t.sport), dport: be16(t.dport) });
       const nat = Number(e.v.nat);

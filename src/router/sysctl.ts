@@ -24,6 +24,17 @@ export function applySysctls(port: string, markIif: boolean, was: SysctlChanges 
   const now = { ...was };
   const undo: Array<() => void> = [];
   const set = (key: string, v: number) => { const old = read(port, key); write(port, key, v); undo.push(() => write(port, key, old)); };
+  const back = () => [...undo].reverse().forEach((f) => f());
+  try {
+    change(port, markIif, was, now, set);
+  } catch (e) {
+    back(); // what this call had changed before the failure
+    throw e;
+  }
+  return { now, undo: back };
+}
+
+function change(port: string, markIif: boolean, was: SysctlChanges, now: SysctlChanges, set: (key: string, v: number) => void): void {
   if (!was.forwardingSet && read(port, 'forwarding') === 0) { set('forwarding', 1); now.forwardingSet = true; }
   if (markIif) {
     if (!was.acceptLocalSet && read(port, 'accept_local') === 0) { set('accept_local', 1); now.acceptLocalSet = true; }
@@ -36,7 +47,6 @@ export function applySysctls(port: string, markIif: boolean, was: SysctlChanges 
     if (was.acceptLocalSet) { set('accept_local', 0); now.acceptLocalSet = false; }
     if (was.rpFilterWas >= 0) { set('rp_filter', was.rpFilterWas); now.rpFilterWas = -1; }
   }
-  return { now, undo: () => undo.reverse().forEach((f) => f()) };
 }
 
 /** detach: what attach changed goes back. */

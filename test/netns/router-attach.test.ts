@@ -105,6 +105,22 @@ describe('l2bpf attach -c router.yaml (role: router)', () => {
     expect(json(cli('stats', '--json')).router.counts.drop_policy).toBe(2);
   });
 
+  test('a failed re-attach (turning mark_iif on) leaves the instance as it was at every step: maps, sysctls, program, record', () => {
+    const before = { cfg: json(cli('dump', 'rt_config', '--json')), policy: json(cli('dump', 'rt_policy', '--json')), st: json(cli('status', '--json'))[0] };
+    write('mark_iif: true\npolicy:\n  - { in: lan0, action: drop }');
+    for (const fp of ['router-after-sysctl', 'router-after-maps', 'router-after-link-2', 'router-after-record']) {
+      const r = l2bpf(['attach', '-c', FILE, '--pin-root', ROOT], { L2BPF_FAILPOINT: fp });
+      expect([r.code, r.err]).toEqual([1, expect.stringContaining(`failpoint ${fp} hit; rolled back`)]);
+      expect(json(cli('dump', 'rt_config', '--json'))).toEqual(before.cfg);
+      expect(json(cli('dump', 'rt_policy', '--json'))).toEqual(before.policy);
+      expect(PORTS.map((p) => sysctl(p, 'accept_local'))).toEqual([0, 0, 0]);
+      const st = json(cli('status', '--json'))[0];
+      expect([st.state, st.updated, st.ports.map((p: { progId: number }) => p.progId)]).toEqual([before.st.state, before.st.updated, before.st.ports.map((p: { progId: number }) => p.progId)]);
+    }
+    expect(x(H1, 'ping', '-c', '1', '-W', '1', '198.51.100.1').out).toMatch(/0 received/); // the policy before it still drops lan1
+    expect(x(H0, 'ping', '-c', '1', '-W', '2', '198.51.100.1').out).toMatch(/1 received/);
+  });
+
   test('mark_iif: an nftables postrouting rule matches the original input port in meta mark; the policy still applies', () => {
     write('mark_iif: true\npolicy:\n  - { in: lan1, out: lan0, action: drop }');
     expect(cli('attach', '-c', FILE).code).toBe(0);
