@@ -119,6 +119,7 @@ extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
 static __always_inline void rt_mend(const struct rt_ct *ct, const struct rt_tuple *key, struct rt_ct *nct)
 {
 	struct rt_tuple r;
+	__s64 held;
 
 	rt_reverse(&ct->to, &r);
 	if (bpf_map_lookup_elem(&rt_conns, &r))
@@ -128,8 +129,13 @@ static __always_inline void rt_mend(const struct rt_ct *ct, const struct rt_tupl
 	nct->reply = !ct->reply;
 	nct->packets = 0;
 	nct->bytes = 0;
-	if (!bpf_map_update_elem(&rt_conns, &r, nct, BPF_NOEXIST))
-		rt_count(RT_NAT_EVICTED);
+	held = bpf_map_sum_elem_count((const struct bpf_map *)&rt_conns);
+	if (bpf_map_update_elem(&rt_conns, &r, nct, BPF_NOEXIST))
+		return;
+	rt_count(RT_NAT_EVICTED);
+	held = held + 1 - bpf_map_sum_elem_count((const struct bpf_map *)&rt_conns);
+	if (held > 0)
+		rt_count_n(RT_NAT_EVICTED_ENTRIES, held); /* the half put back made room too */
 }
 
 /* Stage one for an IPv4 packet: find its connection, or make one when a
@@ -139,7 +145,7 @@ static __always_inline void rt_mend(const struct rt_ct *ct, const struct rt_tupl
  * kernel's ICMP error reaches the real source (traceroute and PMTU discovery
  * through the NAT). 0: go on to the route; else the verdict (a drop). */
 static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, const struct rt_port *port, __u32 in,
-				   const struct iphdr *ip4, struct rt_scratch *sc, int *xlate)
+				   const struct iphdr *ip4, struct rt_scratch *sc, int *xlate, int *fresh)
 {
 	struct rt_tuple *to = &sc->to, t, r;
 	struct rt_icmp_err *err = &sc->err;
@@ -288,6 +294,7 @@ static __always_inline int rt_nat4(l2_ctx *ctx, const struct rt_config *cfg, con
 		rt_count(RT_NAT_NEW_DNAT);
 	*to = t;
 	*xlate = 1;
+	*fresh = 1;
 	return 0;
 }
 
@@ -320,7 +327,8 @@ static __always_inline int rt_route(l2_ctx *ctx)
 
 	struct rt_port *port = bpf_map_lookup_elem(&rt_ports, &in);
 	struct rt_scratch *sc = bpf_map_lookup_elem(&rt_scratch, &k);
-	int r, xlate = 0;
+	struct rt_tuple rv;
+	int r, xlate = 0, fresh = 0;
 
 	if (!cfg || !port || !sc)
 		return TC_ACT_OK; /* not a port of this router */
@@ -335,7 +343,7 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		}
 		if (ip4.ihl != 5)
 			return rt_to_kernel(RT_TO_KERNEL_OTHER); /* options: the kernel's (record route and the like) */
-		r = rt_nat4(ctx, cfg, port, in, &ip4, sc, &xlate); /* stage one; the route is for what it makes */
+		r = rt_nat4(ctx, cfg, port, in, &ip4, sc, &xlate, &fresh); /* stage one; the route is for what it makes */
 		if (r)
 			return r;
 		fib.family = AF_INET;
@@ -402,6 +410,11 @@ static __always_inline int rt_route(l2_ctx *ctx)
 		pol = bpf_map_lookup_elem(&rt_policy, &pk);
 	}
 	if (pol && pol->action == RT_DROP) {
+		if (fresh) { /* a connection this packet made: it will never be, so it takes no room */
+			bpf_map_delete_elem(&rt_conns, &sc->p.t);
+			rt_reverse(&sc->to, &rv);
+			bpf_map_delete_elem(&rt_conns, &rv);
+		}
 		rt_count(RT_DROP_POLICY);
 		return TC_ACT_SHOT;
 	}

@@ -259,6 +259,21 @@ describe('stage one: NAT, then the route of the translated packet', () => {
     expect(addrs(r!.data)).toEqual(['192.0.2.200', 53, '192.0.2.10', 40001]);
   });
 
+  test('a new connection a policy rule drops leaves no entry behind (a blocked host cannot fill the table); an existing one is kept', () => {
+    run(udp4('192.0.2.70', '192.0.2.200', 40005, 53), 'lan1');
+    expect(conn(udp4('192.0.2.70', '192.0.2.200', 40005, 53))).toBeDefined();
+    o.map('rt_policy').update({ in: idx.lan1, out: 0 }, { action: 1, pad: 0 });
+    try {
+      expect(delta(() => run(udp4('192.0.2.70', '192.0.2.200', 40006, 53), 'lan1'))).toEqual({ nat_new_snat: 1, nat_port_kept: 1, drop_policy: 1 });
+      expect(conn(udp4('192.0.2.70', '192.0.2.200', 40006, 53))).toBeUndefined();
+      expect(conn(udp4('192.0.2.200', '203.0.113.1', 53, 40006))).toBeUndefined();
+      expect(delta(() => run(udp4('192.0.2.70', '192.0.2.200', 40005, 53), 'lan1'))).toEqual({ drop_policy: 1 });
+      expect(conn(udp4('192.0.2.70', '192.0.2.200', 40005, 53))).toBeDefined();
+    } finally {
+      o.map('rt_policy').delete({ in: idx.lan1, out: 0 });
+    }
+  });
+
   test('the connection keeps its original input port; a second host on the same port gets another one, its reply finds it', () => {
     run(udp4('192.0.2.10', '192.0.2.200', 40000, 53), 'lan0');
     expect(conn(udp4('192.0.2.10', '192.0.2.200', 40000, 53))).toMatchObject({ iif: idx.lan0, reply: 0, nat: 1 });
@@ -470,9 +485,11 @@ describe('a full connection table', () => {
       if (i % 64 === 0) runSmall(live, 'lan0'); // the live connection's outgoing half stays recent, its reply half is never used
     }
     expect(lost).toBe(0);
-    // what the table evicted to make room: 2 entries per connection, less what it still holds
+    // what the table evicted to make room: 2 entries per connection (and any half the live one got
+    // back when its packets crossed a second), less what it still holds
     const entriesNow = [...bpf.mapKeys(small.map('rt_conns').fd, small.map('rt_conns').info.keySize)].length;
-    expect(smallCounts().nat_evicted_entries).toBe(2 * (3 * SIZE + 1) - entriesNow);
+    const c = smallCounts();
+    expect(c.nat_evicted_entries).toBe(2 * (3 * SIZE + 1) + c.nat_evicted - entriesNow);
     const entries = [...bpf.mapKeys(small.map('rt_conns').fd, small.map('rt_conns').info.keySize)].length;
     expect(entries).toBeLessThanOrEqual(SIZE);
     // the reply half is gone: its answer would reach the box itself, untranslated
@@ -481,7 +498,9 @@ describe('a full connection table', () => {
     expect(addrs(runSmall(liveBack, 'wan0').data)[2]).toBe('203.0.113.1');
     // its next packet a second later finds the half missing and puts it back
     m.update(key as never, { ...v, last_ns: BigInt(v.last_ns as number) - 2000000000n } as never);
-    expect(countsDelta(smallCounts, () => runSmall(live, 'lan0'))).toEqual({ nat_evicted: 1, nat_xlate: 1, forwarded: 1 });
+    const d = countsDelta(smallCounts, () => runSmall(live, 'lan0'));
+    delete d.nat_evicted_entries; // putting it back into a full table may evict others (counted, as above)
+    expect(d).toEqual({ nat_evicted: 1, nat_xlate: 1, forwarded: 1 });
     const back = runSmall(liveBack, 'wan0');
     expect(addrs(back.data)).toEqual(['192.0.2.200', 53, '192.0.2.10', 40000]);
   });
