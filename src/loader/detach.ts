@@ -4,7 +4,6 @@
 // the kernel has dropped the attachment itself).
 import fs from 'fs';
 import { ovpnRecord } from '../openvpn/inspect';
-import * as bpf from '../bpf/libbpf';
 import { inNetns, ifIndex, withLock, withLockAsync, netnsPath } from '../bpf/sys';
 import { UsageError } from '../errors';
 import { log } from '../log';
@@ -13,6 +12,7 @@ import { readInstance, wirePorts } from '../instance/record';
 import { instancePaths, listInstances } from '../instance/paths';
 import { requirePrivilege } from './privilege';
 import { deleteSegmenter, segmenterNames } from './segmenter';
+import { unpinLinks } from './hooks';
 import { detachRouter } from '../router/attach';
 import { readRouterRecord } from '../router/record';
 
@@ -83,15 +83,7 @@ function detachOne(root: string, name: string): DetachResult {
   const run = (fn: () => void) => (nsAlive ? inNetns(rec?.netns, fn) : fn());
 
   run(() => {
-    if (fs.existsSync(p.links)) {
-      for (const f of fs.readdirSync(p.links)) {
-        const pin = `${p.links}/${f}`;
-        const fd = bpf.getPinned(pin);
-        try { bpf.linkDetach(fd); } catch { /* already defunct: port gone */ }
-        bpf.closeFd(fd);
-        fs.unlinkSync(pin);
-      }
-    }
+    unpinLinks(p.links);
     if (rec && nsAlive) {
       wirePorts(rec).forEach((a) => {
         if (a.promiscWasOn || !ifIndex(a.ifname)) return;

@@ -99,3 +99,15 @@ export function removeForeignXdp(ifindex: number, ifname: string, x: Foreign): (
   }
   return () => { try { bpf.xdpAttachLegacy(ifindex, keep, flags); } finally { bpf.closeFd(keep); } };
 }
+
+/** Every pinned link in the folder detached and unpinned (one whose port is gone is defunct already). */
+export function unpinLinks(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  for (const f of fs.readdirSync(dir)) {
+    const pin = `${dir}/${f}`;
+    const fd = bpf.getPinned(pin);
+    try { bpf.linkDetach(fd); } catch { /* already defunct: port gone */ }
+    bpf.closeFd(fd);
+    fs.unlinkSync(pin);
+  }
+}

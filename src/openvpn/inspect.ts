@@ -13,7 +13,6 @@ export interface OvpnClientRow {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; connectedSince: number; lastActivity: number;
 }
 
-const withMap = withPinnedMap;
 const decode = (m: BpfMap, v: Buffer) => formatJson(m.btf!, m.info.valueTypeId, v) as Record<string, unknown>;
 
 /** Whether pid is an l2bpf process (not a reused pid). */
@@ -27,7 +26,7 @@ function running(pid: number): boolean {
 
 /** The daemon's record, when this instance is an OpenVPN server. */
 export function ovpnRecord(p: InstancePaths): OvpnRecord | undefined {
-  return withMap(p, 'ovpn_instance', (m) => {
+  return withPinnedMap(p, 'ovpn_instance', (m) => {
     const raw = m.lookup(0);
     if (!raw) return undefined;
     const v = decode(m, raw[0]);
@@ -52,9 +51,9 @@ export function ovpnClients(p: InstancePaths): OvpnClientRow[] {
   const mono = process.hrtime.bigint(), wall = Date.now();
   const peers = new Map<number, { v: Record<string, unknown>; raw: Buffer; m: BpfMap }>();
   const rows: OvpnClientRow[] = [];
-  withMap(p, 'ovpn_peers', (pm) => {
+  withPinnedMap(p, 'ovpn_peers', (pm) => {
     for (const e of pm.entries()) peers.set(e.key.readUInt32LE(0), { v: decode(pm, e.values[0]), raw: e.values[0], m: pm });
-    withMap(p, 'ovpn_clients', (cm) => {
+    withPinnedMap(p, 'ovpn_clients', (cm) => {
       const ciphers = cm.btf!.enumNames('ovpn_cipher');
       for (const e of cm.entries()) {
         const id = e.key.readUInt32LE(0);

@@ -8,7 +8,6 @@ import fs from 'fs';
 import path from 'path';
 import * as bpf from '../bpf/libbpf';
 import { BpfMap } from '../bpf/maps';
-import { linkInfo } from '../bpf/info';
 import { ifIndex, inNetns, withLock, withLockAsync, netnsPath } from '../bpf/sys';
 import { AttachError, UsageError } from '../errors';
 import { ConfigError } from '../config';
@@ -16,7 +15,7 @@ import { log } from '../log';
 import { firstIpv4 } from '../net/iproute';
 import { ensureBpffs, instancePaths, InstancePaths, listInstances, objectPath } from '../instance/paths';
 import { readInstance, wirePorts } from '../instance/record';
-import { foreignPrograms, linkIdOf, refuseForeign } from '../loader/hooks';
+import { foreignPrograms, linkPinPath, ourLink, refuseForeign, unpinLinks } from '../loader/hooks';
 import { requirePrivilege } from '../loader/privilege';
 import { applyState, pinnedMaxEntries } from '../loader/state';
 import { UndoStack } from '../loader/undo';
@@ -98,8 +97,9 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
 
     // foreign programs on the ports are refused (ours run alone on a router's ports)
     for (const f of facts) {
-      const pin = path.join(p.links, `tcx_${f.name}`);
-      const ours = fs.existsSync(pin) ? [linkProg(pin, held)] : [];
+      const l = ourLink(p.links, f.name);
+      if (l) held.push(l.fd);
+      const ours = l ? [l.progId] : [];
       const foreign = foreignPrograms(f.ifindex, f.name, req.netns, ours);
       if (foreign.length && !req.force) refuseForeign(f.name, foreign);
     }
@@ -133,14 +133,14 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
 
     // links: swap in place where pinned, else a new tcx ingress link
     facts.forEach((f, i) => {
-      const pin = path.join(p.links, `tcx_${f.name}`);
-      if (fs.existsSync(pin)) {
-        const link = bpf.getPinned(pin);
-        held.push(link);
-        const oldProg = bpf.progFdById(linkProg(pin, held));
+      const pin = linkPinPath(p.links, 'tc', f.name);
+      const l = ourLink(p.links, f.name);
+      if (l) {
+        held.push(l.fd);
+        const oldProg = bpf.progFdById(l.progId);
         held.push(oldProg);
-        bpf.linkUpdate(link, progFd);
-        undo.push(`restore previous program on ${f.name}`, () => bpf.linkUpdate(link, oldProg));
+        bpf.linkUpdate(l.fd, progFd);
+        undo.push(`restore previous program on ${f.name}`, () => bpf.linkUpdate(l.fd, oldProg));
       } else {
         const link = bpf.tcxLinkCreate(progFd, f.ifindex, bpf.BPF_TCX_INGRESS, 0);
         held.push(link);
@@ -172,11 +172,11 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
       conntrack: plan.conntrackSize, nat: { snat, dnat: (req.config.nat ?? []).length - snat }, policy: (req.config.policy ?? []).length,
       markIif: Boolean(req.config.mark_iif),
       ports: facts.map((f) => {
-        const link = bpf.getPinned(path.join(p.links, `tcx_${f.name}`));
-        held.push(link);
+        const l = ourLink(p.links, f.name)!;
+        held.push(l.fd);
         const r = ports.find((x) => x.ifname === f.name)!;
         const changed = [r.forwardingSet ? 'forwarding' : '', r.acceptLocalSet ? 'accept_local' : '', r.rpFilterWas >= 0 ? 'rp_filter 2' : ''].filter(Boolean);
-        return { name: f.name, ifindex: f.ifindex, addr4: f.addr4, linkId: linkIdOf(link), progId: linkProg(path.join(p.links, `tcx_${f.name}`), held), changed };
+        return { name: f.name, ifindex: f.ifindex, addr4: f.addr4, linkId: l.id, progId: l.progId, changed };
       }),
     };
   } catch (e) {
@@ -188,13 +188,6 @@ function attachLocked(req: RouterAttachRequest): RouterAttachResult {
     held.forEach((fd) => bpf.closeFd(fd));
     if (obj) bpf.closeObject(obj);
   }
-}
-
-/** The program a pinned link runs. */
-function linkProg(pin: string, held: number[]): number {
-  const fd = bpf.getPinned(pin);
-  held.push(fd);
-  return linkInfo(fd).progId;
 }
 
 /** The name must not be a wire's, nor other ports than its own; no port may belong to another instance. */
@@ -225,15 +218,7 @@ export function detachRouter(p: InstancePaths, rec: { netns?: string; ports: Rou
   const nsAlive = !rec.netns || fs.existsSync(netnsPath(rec.netns));
   const run = (fn: () => void) => (nsAlive ? inNetns(rec.netns, fn) : fn());
   run(() => {
-    if (fs.existsSync(p.links)) {
-      for (const f of fs.readdirSync(p.links)) {
-        const pin = path.join(p.links, f);
-        const fd = bpf.getPinned(pin);
-        try { bpf.linkDetach(fd); } catch { /* port gone */ }
-        bpf.closeFd(fd);
-        fs.unlinkSync(pin);
-      }
-    }
+    unpinLinks(p.links);
     if (!nsAlive) return;
     for (const x of rec.ports) {
       if (ifIndex(x.ifname) !== x.ifindex) continue; // gone or re-created: nothing of ours left on it

@@ -16,8 +16,6 @@ export interface RouterConn {
 const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
 const STATE = ['NEW', 'ESTABLISHED', 'CLOSING'];
 
-const withMap = withPinnedMap;
-
 /** rt_counts by name (enum rt_count), summed over CPUs: RT_NAT_XLATE -> nat_xlate. */
 export function routerCounts(p: InstancePaths): Record<string, number> {
   return enumCounters(p, MAPS.rt_counts, 'rt_count', 'RT_');
@@ -29,9 +27,9 @@ const be16 = (v: unknown) => { const x = Number(v); return ((x & 0xff) << 8) | (
 
 /** Every connection, oldest activity last; `ifname` names the input port. */
 export function routerConns(p: InstancePaths, ifname: (i: number) => string | undefined = () => undefined): RouterConn[] {
-  const cfg = withMap(p, MAPS.rt_config, (m) => formatJson(m.btf!, m.info.valueTypeId, m.lookup(0)![0]) as Raw) ?? {};
+  const cfg = withPinnedMap(p, MAPS.rt_config, (m) => formatJson(m.btf!, m.info.valueTypeId, m.lookup(0)![0]) as Raw) ?? {};
   const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
-  return withMap(p, MAPS.rt_conns, (m) => {
+  return withPinnedMap(p, MAPS.rt_conns, (m) => {
     const entries = [...m.entries()].map((e) => ({
       key: formatJson(m.btf!, m.info.keyTypeId, e.key) as Raw, v: formatJson(m.btf!, m.info.valueTypeId, e.values[0]) as Raw, rawKey: e.key.toString('hex'),
     }));
